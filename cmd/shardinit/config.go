@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config is every setting of a run. The YAML keys are the flag names.
+type Config struct {
+	Listen        []string `json:"listen,omitempty"`
+	Workers       int      `json:"workers"`
+	Sockets       string   `json:"sockets"`
+	Backlog       int      `json:"backlog"`
+	DeferAccept   Duration `json:"defer-accept"`
+	FastOpen      int      `json:"fastopen"`
+	BindToDevice  string   `json:"bind-to-device"`
+	StopSignal    string   `json:"stop-signal"`
+	StopTimeout   Duration `json:"stop-timeout"`
+	DrainDelay    Duration `json:"drain-delay"`
+	Restart       string   `json:"restart"`
+	MaxRestarts   int      `json:"max-restarts"`
+	RestartWindow Duration `json:"restart-window"`
+	HealthAddr    string   `json:"health-addr"`
+	LogFormat     string   `json:"log-format"`
+	LogLevel      string   `json:"log-level"`
+	// Command runs when none is given after "--".
+	Command []string `json:"command,omitempty"`
+}
+
+// defaults are the values of every setting nobody set.
+func defaults() Config {
+	return Config{
+		Sockets:       "per-worker",
+		StopSignal:    "TERM",
+		StopTimeout:   Duration(10 * time.Second),
+		Restart:       "always",
+		MaxRestarts:   5,
+		RestartWindow: Duration(time.Minute),
+		HealthAddr:    ":8081",
+		LogFormat:     "text",
+		LogLevel:      "info",
+	}
+}
+
+// usageError is bad input from the user: shardinit exits 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
+
+// loadFile reads a YAML file over cfg. Unknown keys are errors: a typo must
+// not silently leave a default in place.
+func loadFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("config %s: %w", path, err)
+	}
+	if err := yaml.UnmarshalStrict(data, cfg); err != nil {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+			return usagef("config %s: unknown key %q", path, m[1])
+		}
+		return usagef("config %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+	}
+	return nil
+}
+
+// Duration reads "10s" or "1m30s" from YAML (and a bare number as seconds).
+type Duration time.Duration
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if json.Unmarshal(b, &secs) != nil {
+			return errors.New(`duration must be a string such as "10s" or a number of seconds`)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want a value such as 500ms, 10s or 1m", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/spawn"
+)
+
+// plan is a validated Config, ready to run.
+type plan struct {
+	specs      []listen.Spec
+	sockets    listen.Options
+	pool       spawn.Config
+	cpus       spawn.CPUs
+	healthAddr string
+	logLevel   slog.Level
+	logJSON    bool
+}
+
+// makePlan checks every setting; each error is one line naming the
+// setting and the value, and is a usage error (exit 2).
+func makePlan(cfg Config, command []string) (plan, error) {
+	if len(command) == 0 {
+		command = cfg.Command
+	}
+	if len(command) == 0 {
+		return plan{}, usageError{spawn.ErrNoCommand}
+	}
+	p := plan{healthAddr: cfg.HealthAddr}
+	errs := []error{
+		p.checkListen(cfg),
+		p.checkPool(cfg, command),
+		p.checkLog(cfg),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return plan{}, usageError{err}
+	}
+	return p, nil
+}
+
+func (p *plan) checkListen(cfg Config) error {
+	specs, err := listen.Specs(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	mode, err := listen.ParseMode(cfg.Sockets)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cfg.Backlog < 0:
+		return fmt.Errorf("backlog %d: must not be negative", cfg.Backlog)
+	case cfg.FastOpen < 0:
+		return fmt.Errorf("fastopen %d: must not be negative", cfg.FastOpen)
+	case cfg.DeferAccept < 0:
+		return fmt.Errorf("defer-accept %s: must not be negative", time.Duration(cfg.DeferAccept))
+	}
+	p.specs = specs
+	p.sockets = listen.Options{Mode: mode, Backlog: cfg.Backlog, DeferAccept: time.Duration(cfg.DeferAccept),
+		FastOpen: cfg.FastOpen, BindToDevice: cfg.BindToDevice}
+	return nil
+}
+
+func (p *plan) checkPool(cfg Config, command []string) error {
+	if cfg.Workers < 0 {
+		return fmt.Errorf("workers %d: must be 0 (one per CPU) or more", cfg.Workers)
+	}
+	sig, err := spawn.ParseSignal(cfg.StopSignal)
+	if err != nil {
+		return fmt.Errorf("stop-signal: %w", err)
+	}
+	policy, err := spawn.ParsePolicy(cfg.Restart)
+	if err != nil {
+		return err
+	}
+	for name, d := range map[string]Duration{"stop-timeout": cfg.StopTimeout, "drain-delay": cfg.DrainDelay, "restart-window": cfg.RestartWindow} {
+		if d < 0 || (d == 0 && name != "drain-delay") {
+			return fmt.Errorf("%s %s: must be positive", name, time.Duration(d))
+		}
+	}
+	if cfg.MaxRestarts < 0 {
+		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
+	}
+	p.pool = spawn.Config{
+		Command: command, Workers: cfg.Workers, StopSignal: sig,
+		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
+		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
+		Env: workerBaseEnv(),
+	}
+	return nil
+}
+
+func (p *plan) checkLog(cfg Config) error {
+	switch cfg.LogFormat {
+	case "text", "json":
+		p.logJSON = cfg.LogFormat == "json"
+	default:
+		return fmt.Errorf("log-format %q: want text or json", cfg.LogFormat)
+	}
+	if err := p.logLevel.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	return nil
+}
+
+// sizePool fills in the worker count (from the CPU limit when not given)
+// and the GOMAXPROCS each worker gets, so N Go workers do not each claim
+// every CPU of the pod.
+func (p *plan) sizePool(log *slog.Logger) {
+	cpus, err := spawn.DetectCPUs()
+	if err != nil {
+		log.Warn("CPU limit unknown; sizing by the cpuset", "err", err, "cpuset", cpus.Cpuset)
+	}
+	p.cpus = cpus
+	if p.pool.Workers == 0 {
+		p.pool.Workers = cpus.Workers()
+	}
+	p.pool.GOMAXPROCS = cpus.WorkerGOMAXPROCS(p.pool.Workers)
+}
+
+// workerBaseEnv is shardinit's environment without its own settings.
+func workerBaseEnv() []string {
+	own := mirrors()
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !own[name] {
+			env = append(env, kv)
+		}
+	}
+	return env
+}

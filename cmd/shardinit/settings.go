@@ -1,0 +1,103 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// setting ties a flag (and its SHARDINIT_* mirror) to a Config field.
+type setting struct {
+	flag  cli.Flag
+	apply func(c *cli.Context, cfg *Config)
+}
+
+// envOf is a flag's environment mirror: --stop-timeout → SHARDINIT_STOP_TIMEOUT.
+func envOf(name string) []string {
+	return []string{"SHARDINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+func str(name, usage string, field func(*Config) *string) setting {
+	return setting{
+		flag:  &cli.StringFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.String(name) },
+	}
+}
+
+func integer(name, usage string, field func(*Config) *int) setting {
+	return setting{
+		flag:  &cli.IntFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.Int(name) },
+	}
+}
+
+func duration(name, usage string, field func(*Config) *Duration) setting {
+	return setting{
+		flag:  &cli.DurationFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = Duration(c.Duration(name)) },
+	}
+}
+
+// settings is every flag that maps to a Config field, in --help order.
+var settings = []setting{
+	{
+		flag: &cli.StringSliceFlag{Name: "listen", EnvVars: envOf("listen"),
+			Usage: "listener `NAME=ADDR` (repeatable; ADDR: :8080, 127.0.0.1:8080, [::]:8080, tcp4://…, tcp6://…, unix:///path)"},
+		apply: func(c *cli.Context, cfg *Config) { cfg.Listen = c.StringSlice("listen") },
+	},
+	integer("workers", "number of workers; 0: the container's CPU limit, else its cpuset", func(c *Config) *int { return &c.Workers }),
+	str("sockets", "per-worker (one SO_REUSEPORT socket per worker) or shared (one socket)", func(c *Config) *string { return &c.Sockets }),
+	integer("backlog", "accept queue length of each socket; 0: net.core.somaxconn", func(c *Config) *int { return &c.Backlog }),
+	duration("defer-accept", "wake a worker only once a connection has data (TCP_DEFER_ACCEPT); 0: off", func(c *Config) *Duration { return &c.DeferAccept }),
+	integer("fastopen", "TCP Fast Open queue length; 0: off", func(c *Config) *int { return &c.FastOpen }),
+	str("bind-to-device", "bind the sockets to this network interface (SO_BINDTODEVICE)", func(c *Config) *string { return &c.BindToDevice }),
+	str("stop-signal", "signal that asks a worker to stop gracefully (TERM, 15, SIGQUIT, …)", func(c *Config) *string { return &c.StopSignal }),
+	duration("stop-timeout", "how long workers may take to stop before SIGKILL", func(c *Config) *Duration { return &c.StopTimeout }),
+	duration("drain-delay", "how long to keep serving, not ready, before stopping workers", func(c *Config) *Duration { return &c.DrainDelay }),
+	str("restart", "which worker exits restart the slot: always, on-failure or never", func(c *Config) *string { return &c.Restart }),
+	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
+	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
+	str("health-addr", "address of /livez and /readyz; empty: off", func(c *Config) *string { return &c.HealthAddr }),
+	str("log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
+	str("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+}
+
+// configFlag names the YAML file; it is read before the other settings apply.
+var configFlag = &cli.StringFlag{Name: "config", EnvVars: envOf("config"), Usage: "YAML file of settings (keys are the flag names)"}
+
+func flags() []cli.Flag {
+	fs := []cli.Flag{configFlag}
+	for _, s := range settings {
+		fs = append(fs, s.flag)
+	}
+	return fs
+}
+
+// resolveConfig applies defaults < YAML file < environment < flags. The
+// cli package already puts flags over their environment mirrors.
+func resolveConfig(c *cli.Context) (Config, error) {
+	cfg := defaults()
+	if path := c.String("config"); path != "" {
+		if err := loadFile(path, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		if c.IsSet(s.flag.Names()[0]) {
+			s.apply(c, &cfg)
+		}
+	}
+	return cfg, nil
+}
+
+// mirrors lists the SHARDINIT_* variables that configure shardinit itself;
+// workers do not see them (a nested shardinit must not take them up).
+func mirrors() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags() {
+		for _, e := range f.(interface{ GetEnvVars() []string }).GetEnvVars() {
+			m[e] = true
+		}
+	}
+	return m
+}

@@ -1,0 +1,101 @@
+package listen
+
+import (
+	"fmt"
+	"time"
+)
+
+// Mode says how a TCP listener is shared among the workers.
+type Mode string
+
+const (
+	// PerWorker binds one SO_REUSEPORT socket per worker slot (a shard), so
+	// the kernel spreads new connections over the workers and no accept
+	// wakes more than one process.
+	PerWorker Mode = "per-worker"
+	// Shared binds one socket that every worker accepts on.
+	Shared Mode = "shared"
+)
+
+// ParseMode checks a --sockets value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case PerWorker, Shared:
+		return m, nil
+	}
+	return "", fmt.Errorf("sockets %q: want per-worker or shared", s)
+}
+
+// Options tune every TCP socket that Bind creates. Zero values are the
+// defaults.
+type Options struct {
+	// Mode defaults to PerWorker. Unix sockets are always shared: the
+	// kernel does not spread AF_UNIX connections over a reuseport group.
+	Mode Mode
+	// Backlog is the accept queue length; 0 means net.core.somaxconn.
+	Backlog int
+	// DeferAccept, when set, wakes a worker only once data has arrived
+	// (TCP_DEFER_ACCEPT, rounded up to whole seconds).
+	DeferAccept time.Duration
+	// FastOpen, when > 0, enables TCP Fast Open with this queue length.
+	FastOpen int
+	// BindToDevice restricts the sockets to one network interface.
+	BindToDevice string
+}
+
+// Listener is one bound listener: a socket per shard, or one shared socket.
+type Listener struct {
+	Spec
+	// Bound is the address actually bound (the port filled in for :0).
+	Bound string
+	fds   []int
+	// unlink is the socket file to remove on Close (unix sockets only).
+	unlink *socketFile
+}
+
+// Shards is how many sockets the listener holds.
+func (l *Listener) Shards() int { return len(l.fds) }
+
+// FD returns the socket that the worker in slot serves.
+func (l *Listener) FD(slot int) int {
+	if len(l.fds) == 1 {
+		return l.fds[0]
+	}
+	return l.fds[slot%len(l.fds)]
+}
+
+// Set is every listener of one shardinit, in --listen order.
+type Set struct {
+	Listeners []*Listener
+}
+
+// FDs returns the sockets for the worker in slot, in --listen order: they
+// become its fds 3, 4, ….
+func (s *Set) FDs(slot int) []int {
+	fds := make([]int, len(s.Listeners))
+	for i, l := range s.Listeners {
+		fds[i] = l.FD(slot)
+	}
+	return fds
+}
+
+// Names returns the listener names in --listen order (LISTEN_FDNAMES).
+func (s *Set) Names() []string {
+	names := make([]string, len(s.Listeners))
+	for i, l := range s.Listeners {
+		names[i] = l.Name
+	}
+	return names
+}
+
+// Close closes every socket and removes the unix socket files it created.
+func (s *Set) Close() error {
+	var first error
+	for _, l := range s.Listeners {
+		if err := l.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.Listeners = nil
+	return first
+}

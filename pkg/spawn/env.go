@@ -1,0 +1,58 @@
+package spawn
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ownedVars are the variables shardinit sets for each worker. Copies that
+// shardinit itself inherited are dropped: a worker must never take another
+// process's LISTEN_FDS for its own.
+var ownedVars = []string{
+	"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=",
+	"EINHORN_FD_", // EINHORN_FD_COUNT and EINHORN_FD_<i>
+	"NOTIFY_SOCKET=",
+	"SHARDINIT_WORKER=", "SHARDINIT_WORKERS=",
+}
+
+func owned(kv string) bool {
+	for _, prefix := range ownedVars {
+		if strings.HasPrefix(kv, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// workerEnv is the environment of the worker in slot. LISTEN_PID is added
+// later by the exec stage, which alone knows the worker's PID.
+func workerEnv(base []string, slot, workers int, names []string, gomaxprocs int) []string {
+	env := make([]string, 0, len(base)+8+len(names))
+	hasGOMAXPROCS := false
+	for _, kv := range base {
+		if owned(kv) {
+			continue
+		}
+		hasGOMAXPROCS = hasGOMAXPROCS || strings.HasPrefix(kv, "GOMAXPROCS=")
+		env = append(env, kv)
+	}
+	if len(names) > 0 {
+		env = append(env,
+			"LISTEN_FDS="+strconv.Itoa(len(names)),
+			"LISTEN_FDNAMES="+strings.Join(names, ":"),
+			"EINHORN_FD_COUNT="+strconv.Itoa(len(names)))
+		for i := range names {
+			env = append(env, "EINHORN_FD_"+strconv.Itoa(i)+"="+strconv.Itoa(firstFD+i))
+		}
+	}
+	env = append(env,
+		"SHARDINIT_WORKER="+strconv.Itoa(slot),
+		"SHARDINIT_WORKERS="+strconv.Itoa(workers))
+	if gomaxprocs > 0 && !hasGOMAXPROCS {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	}
+	return env
+}
+
+// firstFD is where the systemd protocol puts a worker's first socket.
+const firstFD = 3

@@ -1,0 +1,126 @@
+package spawn
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// becomeReaper makes orphans ours to reap when shardinit is not PID 1 (in a
+// container it is, and the kernel hands them over anyway).
+func (s *supervisor) becomeReaper() {
+	if os.Getpid() == 1 {
+		return
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		s.log.Warn("not PID 1, and PR_SET_CHILD_SUBREAPER failed: orphans of workers go to the real init", "err", err)
+		return
+	}
+	s.log.Warn("not PID 1: registered as child subreaper, so orphans of workers are reaped here")
+}
+
+// reap is the only place that waits for children. It collects every exited
+// child, worker or orphan, and dispatches workers by PID.
+func (s *supervisor) reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ECHILD):
+			s.hasChildren = false
+			return
+		case err != nil:
+			s.log.Error("wait4", "err", err)
+			return
+		case pid == 0:
+			s.hasChildren = true
+			return
+		}
+		if sl, ok := s.byPID[pid]; ok {
+			s.onExit(sl, ws, time.Now())
+		} else {
+			s.log.Debug("reaped orphan", "pid", pid, "status", describe(ws))
+		}
+	}
+}
+
+// exitCode follows the shell: 128+N for a process killed by signal N.
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func describe(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		s := "killed by " + SignalName(ws.Signal())
+		if ws.CoreDump() {
+			s += " (core dumped)"
+		}
+		return s
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}
+
+// killDescendants signals every process left under shardinit. As PID 1,
+// kill(-1) reaches exactly the namespace's other processes. Otherwise the
+// direct children are found in /proc (orphans were reparented to us as the
+// subreaper); grandchildren follow as their parents die and are reparented.
+func killDescendants(sig unix.Signal) {
+	self := os.Getpid()
+	if self == 1 {
+		unix.Kill(-1, sig)
+		return
+	}
+	// A /proc of another PID namespace would name strangers' PIDs.
+	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(self) {
+		return
+	}
+	for _, pid := range childrenOf(self) {
+		unix.Kill(pid, sig)
+	}
+}
+
+func childrenOf(parent int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppidOf(pid) == parent {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// ppidOf reads field 4 of /proc/PID/stat; the command name in field 2 may
+// hold spaces and parentheses, so parsing starts after its last ')'.
+func ppidOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := bytes.Fields(b[i+1:])
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(string(fields[1]))
+	return ppid
+}

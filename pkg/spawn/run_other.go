@@ -1,0 +1,32 @@
+//go:build !linux
+
+package spawn
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// ExecStage does nothing where Run cannot start workers.
+func ExecStage() {}
+
+// Notify returns a channel that never delivers.
+func Notify() (<-chan os.Signal, func()) { return make(chan os.Signal), func() {} }
+
+// Run needs Linux: subreaper, Pdeathsig and wait4 semantics.
+func Run(context.Context, Config, <-chan os.Signal) (int, error) { return 0, ErrNotSupported }
+
+// ParseSignal accepts only numbers where signal names are not known.
+func ParseSignal(s string) (syscall.Signal, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 64 {
+		return 0, fmt.Errorf("signal %q: %w", s, ErrNotSupported)
+	}
+	return syscall.Signal(n), nil
+}
+
+// SignalName is the signal's number where names are not known.
+func SignalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int(sig)) }
