@@ -3,6 +3,7 @@ module github.com/shardinit/shardinit
 go 1.26.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.49.0
 	sigs.k8s.io/yaml v1.6.0

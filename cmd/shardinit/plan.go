@@ -29,9 +29,6 @@ func makePlan(cfg Config, command []string) (plan, error) {
 	if len(command) == 0 {
 		command = cfg.Command
 	}
-	if len(command) == 0 {
-		return plan{}, usageError{spawn.ErrNoCommand}
-	}
 	p := plan{healthAddr: cfg.HealthAddr}
 	errs := []error{
 		p.checkListen(cfg),

@@ -32,6 +32,9 @@ func runPool(c *cli.Context, command []string) error {
 	if err != nil {
 		return err
 	}
+	if len(p.pool.Command) == 0 {
+		return usageError{spawn.ErrNoCommand}
+	}
 	log := newLogger(p)
 	p.sizePool(log)
 

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shardinit/shardinit/internal/testworker"
+	"golang.org/x/sys/unix"
+)
+
+// These tests run shardinit as PID 1 of a new PID namespace, as in a
+// container. Workers report PIDs of that namespace; the test sees them
+// through /proc by their PIDs outside it.
+
+// waitWorkers waits until shardinit has n children running `worker MODE`
+// (past the exec stage, so their signal handling is the worker's own), and
+// returns their PIDs as seen from the test.
+func waitWorkers(t *testing.T, in *instance, n int, mode string) []int {
+	t.Helper()
+	var pids []int
+	eventually(t, 15*time.Second, fmt.Sprintf("%d workers in mode %s", n, mode), func() bool {
+		pids = pids[:0]
+		for pid := range childrenOf(in.cmd.Process.Pid) {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if strings.Contains(string(b), "worker\x00"+mode) {
+				pids = append(pids, pid)
+			}
+		}
+		return len(pids) == n
+	})
+	return pids
+}
+
+// A closed stdout or stderr must not kill PID 1, nor must the SIGPIPE that
+// its own writes raise reach the workers.
+func TestPID1SurvivesClosedOutput(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // every write to w now fails with EPIPE and raises SIGPIPE
+	port := freePort(t)
+	in := startShardinit(t, start{pid1: true, stdout: w, stderr: w}, append([]string{"--workers", "2",
+		"--listen", listenArg("http", port), "--health-addr", "", "--log-level", "debug", "--"}, worker("http")...)...)
+	w.Close()
+	waitServing(t, in, port)
+	pids := waitWorkers(t, in, 2, "http")
+	slotPIDs(t, port, 2)
+	in.signal(syscall.SIGPIPE)
+	// Replacing a worker makes shardinit log, into the closed pipe.
+	syscall.Kill(pids[0], syscall.SIGKILL)
+	eventually(t, 10*time.Second, "the killed worker to be replaced", func() bool {
+		now := waitWorkers(t, in, 2, "http")
+		return !containsInt(now, pids[0])
+	})
+	if !containsInt(waitWorkers(t, in, 2, "http"), pids[1]) {
+		t.Errorf("worker %d was killed too: a SIGPIPE reached it", pids[1])
+	}
+	slotPIDs(t, port, 2)
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(15 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPID1GracefulStop(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "2", "--listen", listenArg("http", port),
+		"--health-addr", "", "--"}, worker("http")...)...)
+	waitServing(t, in, port)
+	slotPIDs(t, port, 2)
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(15 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0 (workers exit 0 on SIGTERM)", code)
+	}
+}
+
+func TestPID1StopTimeoutKills(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "1", "--listen", listenArg("http", port),
+		"--health-addr", "", "--stop-timeout", "1s", "--"}, worker("ignore-term")...)...)
+	waitServing(t, in, port)
+	asked := time.Now()
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(15 * time.Second); code != 128+int(syscall.SIGKILL) {
+		t.Errorf("exit code %d, want %d (worker killed)", code, 128+int(syscall.SIGKILL))
+	}
+	if waited := time.Since(asked); waited < time.Second {
+		t.Errorf("worker killed after %s, before --stop-timeout 1s", waited)
+	}
+	if !strings.Contains(in.log.String(), "stop timeout passed") {
+		t.Errorf("log does not say why the worker was killed")
+	}
+}
+
+func TestPID1CommandErrors(t *testing.T) {
+	t.Parallel()
+	notExec := filepath.Join(t.TempDir(), "server")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		command []string
+		code    int
+		want    string
+	}{
+		{[]string{"no-such-server-anywhere"}, 127, "command not found: no-such-server-anywhere"},
+		{[]string{"/no/such/server"}, 127, "command not found: /no/such/server"},
+		{[]string{notExec}, 126, "is not executable"},
+	} {
+		in := startShardinit(t, start{pid1: true}, append([]string{"--health-addr", "", "--"}, c.command...)...)
+		if code := in.wait(10 * time.Second); code != c.code {
+			t.Errorf("%s: exit code %d, want %d", c.command[0], code, c.code)
+		}
+		if log := strings.TrimSpace(in.log.String()); !strings.Contains(log, c.want) || strings.Count(log, "\n") > 2 {
+			t.Errorf("%s: stderr %q, want a line with %q", c.command[0], log, c.want)
+		}
+	}
+}
+
+// SIGINT reaches the workers as SIGINT; workers that die of it make
+// shardinit exit 130, as a shell would report.
+func TestPID1Interrupt(t *testing.T) {
+	t.Parallel()
+	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "2", "--health-addr", "", "--"}, worker("sleep")...)...)
+	waitWorkers(t, in, 2, "sleep")
+	in.signal(syscall.SIGINT)
+	if code := in.wait(15 * time.Second); code != 130 {
+		t.Errorf("exit code %d, want 130", code)
+	}
+}
+
+// Ctrl-C on an interactive terminal (docker run -it) goes to the terminal's
+// foreground group, which is shardinit's alone; it must reach the workers.
+func TestPID1CtrlCOnTerminal(t *testing.T) {
+	t.Parallel()
+	master, tty := openPTY(t)
+	in := startShardinit(t, start{pid1: true, stdout: tty, stderr: tty, prepare: func(cmd *exec.Cmd) {
+		cmd.Stdin = tty
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}}, append([]string{"--workers", "2", "--health-addr", "", "--"}, worker("sleep")...)...)
+	tty.Close()
+	go io.Copy(io.Discard, master) // keep the terminal's output moving
+	waitWorkers(t, in, 2, "sleep")
+	if _, err := master.Write([]byte{3}); err != nil { // ^C
+		t.Fatal(err)
+	}
+	if code := in.wait(15 * time.Second); code != 130 {
+		t.Errorf("exit code %d, want 130", code)
+	}
+}
+
+func openPTY(t *testing.T) (master, tty *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pty: %v", err)
+	}
+	return master, tty
+}
+
+// Signals other than TERM and INT are forwarded to every worker; SIGPIPE
+// and fault signals sent to shardinit are not.
+func TestPID1ForwardsSignals(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "2", "--listen", listenArg("http", port),
+		"--health-addr", "", "--log-level", "debug", "--"}, worker("http")...)...)
+	waitServing(t, in, port)
+	before := slotPIDs(t, port, 2)
+	in.signal(syscall.SIGUSR1)
+	eachWorker(t, port, 2, "count a SIGUSR1", func(i testworker.Info) bool { return i.USR1 == 1 })
+	kept := []syscall.Signal{syscall.SIGPIPE, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE}
+	for _, sig := range kept {
+		in.signal(sig)
+	}
+	for _, sig := range kept {
+		line := fmt.Sprintf(`msg="signal not forwarded" signal=%s`, unix.SignalName(sig))
+		eventually(t, 10*time.Second, line, func() bool { return strings.Contains(in.log.String(), line) })
+	}
+	if after := slotPIDs(t, port, 2); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("workers changed from %v to %v: a fault signal or SIGPIPE was forwarded", before, after)
+	}
+}

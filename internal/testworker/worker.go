@@ -1,0 +1,147 @@
+// Package testworker holds the workers that shardinit's tests run: a test
+// binary calls Main from its TestMain when it is started as
+// `<test binary> worker MODE [ARGS...]`, so every test worker is a real
+// process that received its sockets the way any other worker would.
+//
+// Modes:
+//
+//	http            serve the inherited listeners (listen.Inherited); exit 0 on TERM or INT
+//	systemd         the same, with go-systemd's activation.Listeners()
+//	ignore-term     serve, but ignore SIGTERM
+//	sleep           serve nothing, handle no signal (dies of whatever comes)
+//	exit CODE       exit at once with CODE
+//	orphans DIR     once per DIR: start 100 children, leave them, exit 3; later: serve
+//	orphan          block until the parent dies (Pdeathsig set by the spawner)
+//
+// Every HTTP worker answers "/" with "SLOT PID\n" and "/info" with Info.
+package testworker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/shardinit/shardinit/pkg/listen"
+)
+
+// Info is what a worker reports about itself at /info.
+type Info struct {
+	PID, PPID, PGID int
+	Env             map[string]string
+	// SigIgn and SigBlk are the hex masks from /proc/self/status as the
+	// worker found them at start.
+	SigIgn, SigBlk string
+	// USR1 counts the SIGUSR1 signals received.
+	USR1 int64
+}
+
+// Main runs the worker mode in args and returns its exit code.
+func Main(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "testworker: no mode")
+		return 2
+	}
+	mode, rest := args[0], args[1:]
+	switch mode {
+	case "http":
+		return serve(inherited, syscall.SIGTERM, syscall.SIGINT)
+	case "systemd":
+		return serve(systemdListeners, syscall.SIGTERM, syscall.SIGINT)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		return serve(inherited, syscall.SIGINT)
+	case "sleep":
+		idle()
+	case "exit":
+		code, _ := strconv.Atoi(rest[0])
+		return code
+	case "orphans":
+		return orphans(rest[0])
+	case "orphan":
+		idle()
+	}
+	fmt.Fprintf(os.Stderr, "testworker: unknown mode %q\n", mode)
+	return 2
+}
+
+func inherited() ([]net.Listener, error) {
+	named, err := listen.Inherited()
+	var out []net.Listener
+	for _, l := range named {
+		out = append(out, l.Listener)
+	}
+	return out, err
+}
+
+func systemdListeners() ([]net.Listener, error) {
+	ls, err := activation.Listeners()
+	if err == nil && len(ls) == 0 {
+		err = errors.New("activation.Listeners returned none")
+	}
+	return ls, err
+}
+
+// serve answers HTTP on every inherited listener until one of stopOn.
+func serve(listeners func() ([]net.Listener, error), stopOn ...os.Signal) int {
+	info := snapshot()
+	// Before serving: a worker that answers must also stop gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
+	defer stop()
+	ls, err := listeners()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
+		return 1
+	}
+	var usr1 atomic.Int64
+	countUSR1(&usr1)
+	slot := os.Getenv("SHARDINIT_WORKER")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
+	})
+	mux.HandleFunc("/info", func(w http.ResponseWriter, r *http.Request) {
+		i := info
+		i.USR1 = usr1.Load()
+		json.NewEncoder(w).Encode(i)
+	})
+	srv := &http.Server{Handler: mux}
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() { srv.Serve(l) })
+	}
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	wg.Wait()
+	return 0
+}
+
+func countUSR1(n *atomic.Int64) {
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, syscall.SIGUSR1)
+	go func() {
+		for range ch {
+			n.Add(1)
+		}
+	}()
+}
+
+// idle blocks until a signal ends the process. (A bare select{} would trip
+// the runtime's deadlock detector.)
+func idle() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
