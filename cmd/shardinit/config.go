@@ -59,7 +59,10 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-var unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
+var (
+	unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
+	wrongType    = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field Config\.(\S+) of type (\S+)`)
+)
 
 // loadFile reads a YAML file over cfg. Unknown keys are errors: a typo must
 // not silently leave a default in place.
@@ -71,6 +74,9 @@ func loadFile(path string, cfg *Config) error {
 	if err := yaml.UnmarshalStrict(data, cfg); err != nil {
 		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
 			return usagef("config %s: unknown key %q", path, m[1])
+		}
+		if m := wrongType.FindStringSubmatch(err.Error()); m != nil {
+			return usagef("config %s: key %q: want %s, not %s", path, m[2], yamlType(m[3]), m[1])
 		}
 		return usagef("config %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
 	}
@@ -100,4 +106,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
+}
+
+// yamlType names a Go field type the way a YAML author thinks of it.
+func yamlType(goType string) string {
+	switch goType {
+	case "int":
+		return "a number"
+	case "[]string":
+		return "a list of strings"
+	}
+	return goType
 }

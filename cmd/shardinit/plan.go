@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,13 +29,15 @@ func makePlan(cfg Config, command []string) (plan, error) {
 		command = cfg.Command
 	}
 	p := plan{healthAddr: cfg.HealthAddr}
-	errs := []error{
-		p.checkListen(cfg),
-		p.checkPool(cfg, command),
-		p.checkLog(cfg),
-	}
-	if err := errors.Join(errs...); err != nil {
-		return plan{}, usageError{err}
+	// The first problem only: one line that names it.
+	for _, check := range []func() error{
+		func() error { return p.checkListen(cfg) },
+		func() error { return p.checkPool(cfg, command) },
+		func() error { return p.checkLog(cfg) },
+	} {
+		if err := check(); err != nil {
+			return plan{}, usageError{err}
+		}
 	}
 	return p, nil
 }

@@ -35,6 +35,9 @@ func runPool(c *cli.Context, command []string) error {
 	if len(p.pool.Command) == 0 {
 		return usageError{spawn.ErrNoCommand}
 	}
+	if p.pool.Path, err = spawn.Resolve(p.pool.Command[0]); err != nil {
+		return err
+	}
 	log := newLogger(p)
 	p.sizePool(log)
 

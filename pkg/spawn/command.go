@@ -16,10 +16,10 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// resolve finds the command once, before any worker starts, so that a
-// missing or unusable command ends shardinit with the shell's exit code
-// (127, 126) and a clear line instead of a crash loop.
-func resolve(name string) (string, error) {
+// Resolve finds a command in PATH, so that a missing or unusable command
+// ends shardinit before anything starts, with the shell's exit code (127,
+// 126) in an *ExitError and a clear line, instead of a crash loop.
+func Resolve(name string) (string, error) {
 	path, err := exec.LookPath(name)
 	switch {
 	case err == nil:

@@ -11,8 +11,10 @@ import (
 // Config describes the pool. Zero values take the defaults noted on each
 // field (see withDefaults).
 type Config struct {
-	// Command is the worker's argv; Command[0] is looked up in PATH once.
+	// Command is the worker's argv.
 	Command []string
+	// Path is the executable. Default: Command[0] looked up in PATH.
+	Path string
 	// Workers is the number of slots. Default 1.
 	Workers int
 	// Sockets returns the listening sockets of a slot in --listen order;

@@ -24,7 +24,6 @@ const (
 type supervisor struct {
 	cfg   Config
 	log   *slog.Logger
-	path  string
 	slots []*slot
 	byPID map[int]*slot
 
@@ -52,8 +51,8 @@ type slot struct {
 	lastExit   string
 }
 
-func newSupervisor(cfg Config, path string) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, path: path, byPID: map[int]*slot{}, phase: Running}
+func newSupervisor(cfg Config) *supervisor {
+	s := &supervisor{cfg: cfg, log: cfg.Logger, byPID: map[int]*slot{}, phase: Running}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
 	}

@@ -24,16 +24,19 @@ func Run(ctx context.Context, cfg Config, signals <-chan os.Signal) (int, error)
 		return 0, &ExitError{Code: 2, Err: ErrNoCommand}
 	}
 	cfg = withDefaults(cfg)
-	path, err := resolve(cfg.Command[0])
-	if err != nil {
-		return 0, err
+	if cfg.Path == "" {
+		path, err := Resolve(cfg.Command[0])
+		if err != nil {
+			return 0, err
+		}
+		cfg.Path = path
 	}
 	// Pdeathsig fires when the thread that forked exits, not the process:
 	// every fork happens on this thread, which stays locked until every
 	// worker is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s := newSupervisor(cfg, path)
+	s := newSupervisor(cfg)
 	s.becomeReaper()
 	now := time.Now()
 	for _, sl := range s.slots {

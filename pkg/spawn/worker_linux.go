@@ -21,8 +21,8 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 	for _, fd := range fds {
 		files = append(files, uintptr(fd))
 	}
-	argv := append([]string{execStageArg0, s.path}, s.cfg.Command...)
-	env := workerEnv(s.cfg.Env, sl.index, len(s.slots), s.cfg.SocketNames[:len(fds)], s.cfg.GOMAXPROCS)
+	argv := append([]string{execStageArg0, s.cfg.Path}, s.cfg.Command...)
+	env := workerEnv(s.cfg.Env, sl.index, len(s.slots), s.socketNames(len(fds)), s.cfg.GOMAXPROCS)
 	pid, err := syscall.ForkExec(selfExe, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
@@ -41,6 +41,19 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 	s.byPID[pid] = sl
 	s.changed = true
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
+}
+
+// socketNames labels n sockets; systemd's name for an unnamed one is
+// "unknown".
+func (s *supervisor) socketNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "unknown"
+		if i < len(s.cfg.SocketNames) {
+			names[i] = s.cfg.SocketNames[i]
+		}
+	}
+	return names
 }
 
 // onExit handles the end of the worker in sl.

@@ -1,0 +1,57 @@
+// Command shardinit is a container entrypoint that runs a network server on
+// every core, as a correct PID 1.
+//
+//	ENTRYPOINT ["shardinit", "--"]
+//	CMD ["myserver", "--flag"]
+//
+//	shardinit --listen http=:8080 --workers 4 -- myserver
+//
+// shardinit binds the listeners itself, starts N copies of the command
+// (workers) that inherit the sockets as fds 3, 4, … with the systemd and
+// einhorn variables, and then stays out of the data path: it supervises,
+// reaps, forwards signals and stops the pool gracefully.
+//
+// # Settings
+//
+// Every flag has an environment mirror and a key of the same name in the
+// YAML file given by --config (an unknown key is an error). Precedence:
+// flags > environment > file > defaults.
+//
+//	--config FILE             SHARDINIT_CONFIG          YAML file of settings
+//	--listen NAME=ADDR        SHARDINIT_LISTEN          listener, repeatable (env: comma-separated);
+//	                                                    ADDR :8080, 127.0.0.1:8080, [::]:8080,
+//	                                                    tcp4://…, tcp6://…, unix:///path, unix://@name
+//	--workers N               SHARDINIT_WORKERS         0 (default): ceil(CPU limit), at most the cpuset
+//	--sockets MODE            SHARDINIT_SOCKETS         per-worker (default) or shared
+//	--backlog N               SHARDINIT_BACKLOG         accept queue; 0: net.core.somaxconn
+//	--defer-accept DURATION   SHARDINIT_DEFER_ACCEPT    TCP_DEFER_ACCEPT; 0: off
+//	--fastopen N              SHARDINIT_FASTOPEN        TCP Fast Open queue; 0: off
+//	--bind-to-device IFACE    SHARDINIT_BIND_TO_DEVICE  SO_BINDTODEVICE
+//	--stop-signal SIG         SHARDINIT_STOP_SIGNAL     graceful stop signal (default TERM)
+//	--stop-timeout DURATION   SHARDINIT_STOP_TIMEOUT    then SIGKILL (default 10s)
+//	--drain-delay DURATION    SHARDINIT_DRAIN_DELAY     serve, not ready, before stopping (default 0)
+//	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
+//	--max-restarts N          SHARDINIT_MAX_RESTARTS    per slot within the window (default 5; 0: unlimited)
+//	--restart-window DURATION SHARDINIT_RESTART_WINDOW  (default 1m)
+//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez and /readyz (default :8081; empty: off)
+//	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
+//	--log-level LEVEL         SHARDINIT_LOG_LEVEL       debug, info (default), warn, error
+//
+// The file may also name the worker command (key "command", a list), used
+// when none follows "--". Workers do not see the SHARDINIT_* settings.
+//
+// # Subcommands
+//
+//	shardinit check [flags] [-- COMMAND]   validate and print the configuration
+//	shardinit version                      print the version
+//
+// Everything after the first "--" is the worker command, never a flag or a
+// subcommand of shardinit's.
+//
+// # Exit codes
+//
+// The first non-zero exit of a worker that ended the pool or stopped with
+// it (128+N for one killed by signal N), else 0; 2 for bad input; 1 when a
+// port cannot be bound or another error stops shardinit before the workers
+// start; 127 when the command is not found, 126 when it cannot be run.
+package main

@@ -1,0 +1,74 @@
+package spawn
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]unix.Signal{
+		"15": unix.SIGTERM, "TERM": unix.SIGTERM, "SIGTERM": unix.SIGTERM, "sigterm": unix.SIGTERM,
+		"quit": unix.SIGQUIT, "9": unix.SIGKILL, "RTMIN+3": 37, "SIGRTMIN+0": 34,
+	} {
+		got, err := ParseSignal(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSignal(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "65", "NOPE", "RTMIN+31", "-1"} {
+		if _, err := ParseSignal(in); err == nil {
+			t.Errorf("ParseSignal(%q): got no error", in)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	for sig, want := range map[unix.Signal]action{
+		unix.SIGTERM: stop, unix.SIGINT: stop, unix.SIGCHLD: reap,
+		unix.SIGPIPE: ignore, unix.SIGSEGV: ignore, unix.SIGBUS: ignore, unix.SIGFPE: ignore,
+		unix.SIGILL: ignore, unix.SIGTRAP: ignore, unix.SIGSYS: ignore,
+		unix.SIGHUP: forward, unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, 40: forward,
+	} {
+		if got := route(sig); got != want {
+			t.Errorf("route(%s) = %d, want %d", SignalName(sig), got, want)
+		}
+	}
+}
+
+// Every catchable signal is caught, except the runtime's own SIGURG and the
+// C library's 32 and 33.
+func TestCatchable(t *testing.T) {
+	caught := map[unix.Signal]bool{}
+	for _, s := range catchable() {
+		caught[s.(unix.Signal)] = true
+	}
+	for n := unix.Signal(1); n <= 64; n++ {
+		want := n != unix.SIGKILL && n != unix.SIGSTOP && n != unix.SIGURG && n != 32 && n != 33
+		if caught[n] != want {
+			t.Errorf("signal %d caught = %v, want %v", n, caught[n], want)
+		}
+	}
+}
+
+func TestExitCodeAndDescribe(t *testing.T) {
+	// Wait statuses as the kernel encodes them: exit code in bits 8-15,
+	// terminating signal in bits 0-6, core flag 0x80.
+	for _, c := range []struct {
+		ws   unix.WaitStatus
+		code int
+		how  string
+	}{
+		{0, 0, "exit status 0"},
+		{3 << 8, 3, "exit status 3"},
+		{unix.WaitStatus(unix.SIGKILL), 137, "killed by SIGKILL"},
+		{unix.WaitStatus(unix.SIGSEGV) | 0x80, 139, "killed by SIGSEGV (core dumped)"},
+	} {
+		if got := exitCode(c.ws); got != c.code {
+			t.Errorf("exitCode(%#x) = %d, want %d", c.ws, got, c.code)
+		}
+		if got := describe(c.ws); got != c.how {
+			t.Errorf("describe(%#x) = %q, want %q", c.ws, got, c.how)
+		}
+	}
+}
