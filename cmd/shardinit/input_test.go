@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +121,42 @@ func TestVersion(t *testing.T) {
 	if code := in.wait(10 * time.Second); code != 0 || !strings.HasPrefix(out.String(), "shardinit ") {
 		t.Errorf("version: exit %d, output %q", code, out.String())
 	}
+}
+
+// The default worker count follows the container's CPU limit: a cgroup v1
+// cpu controller quota, as these machines and many clusters have.
+func TestWorkersFollowCPULimit(t *testing.T) {
+	t.Parallel()
+	cpus, _ := spawn.DetectCPUs()
+	for quota, want := range map[int]int{50_000: 1, 150_000: min(2, cpus.Cpuset)} {
+		dir := cpuCgroup(t, quota)
+		out := &syncBuffer{}
+		in := startShardinit(t, start{stdout: out, prepare: func(cmd *exec.Cmd) {
+			cmd.Args = append([]string{cmd.Args[0], "launch-in-cgroup", dir}, cmd.Args[1:]...)
+		}}, "check", "--", "server")
+		if code := in.wait(10 * time.Second); code != 0 {
+			t.Fatalf("check: exit code %d: %s", code, in.log.String())
+		}
+		if !strings.Contains(out.String(), fmt.Sprintf("workers: %d\n", want)) {
+			t.Errorf("quota %dus per 100ms: want %d workers in:\n%s", quota, want, out.String())
+		}
+	}
+}
+
+// cpuCgroup makes a cgroup v1 cpu cgroup with quota (per 100 ms period),
+// removed when the test ends.
+func cpuCgroup(t *testing.T, quota int) string {
+	t.Helper()
+	root := "/sys/fs/cgroup/cpu"
+	dir := filepath.Join(root, fmt.Sprintf("shardinit-test-%d-%d", os.Getpid(), quota))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot make a cgroup v1 cpu cgroup here (%v): the CPU limit is tested on fixtures only", err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	for file, v := range map[string]int{"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": quota} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.Itoa(v)), 0o644); err != nil {
+			t.Skipf("cannot set %s: %v", file, err)
+		}
+	}
+	return dir
 }

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,5 +36,18 @@ func launchMasked(args []string) {
 	}
 	err := unix.Exec(os.Args[0], append([]string{os.Args[0]}, args...), os.Environ())
 	fmt.Fprintln(os.Stderr, "launch-masked:", err)
+	os.Exit(1)
+}
+
+// launchInCgroup moves itself into the cgroup DIR, then execs `<bin> ARGS`,
+// so shardinit starts under that cgroup's CPU limit as in a container.
+func launchInCgroup(dir string, args []string) {
+	procs := filepath.Join(dir, "cgroup.procs")
+	if err := os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "launch-in-cgroup:", err)
+		os.Exit(1)
+	}
+	err := unix.Exec(os.Args[0], append([]string{os.Args[0]}, args...), os.Environ())
+	fmt.Fprintln(os.Stderr, "launch-in-cgroup:", err)
 	os.Exit(1)
 }

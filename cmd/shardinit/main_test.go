@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 			os.Exit(testworker.Main(os.Args[2:]))
 		case "launch-masked":
 			launchMasked(os.Args[2:])
+		case "launch-in-cgroup":
+			launchInCgroup(os.Args[2], os.Args[3:])
 		}
 	}
 	// Race-built processes sleep a second on exit by default; the test's

@@ -93,9 +93,12 @@ func kernelHasIPv6() bool {
 }
 
 func bindTCP(t tcpTarget, reuseport bool, opts Options) (int, error) {
-	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(t.addr.Port()), Addr: t.addr.Addr().As4()})
-	if t.addr.Addr().Is6() {
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(t.addr.Port()), Addr: t.addr.Addr().As16()}
+	var family int
+	var sa unix.Sockaddr
+	if ip := t.addr.Addr(); ip.Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(t.addr.Port()), Addr: ip.As4()}
+	} else {
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(t.addr.Port()), Addr: ip.As16()}
 	}
 	// Blocking, as systemd hands sockets over: O_NONBLOCK belongs to the
 	// open file that every worker shares, so each worker chooses its own.

@@ -39,6 +39,7 @@ func Inherited() ([]InheritedListener, error) {
 		l, err := fileListener(firstFD+i, names[i])
 		if err != nil {
 			closeAll(out)
+			closeFrom(firstFD+i+1, firstFD+n)
 			return nil, err
 		}
 		out = append(out, InheritedListener{Name: names[i], Listener: l})
@@ -58,7 +59,9 @@ func listenEnv() (n int, names []string, err error) {
 	if err != nil || n < 1 {
 		return 0, nil, fmt.Errorf("%w: LISTEN_FDS=%q is not a positive number", ErrNoListeners, fds)
 	}
-	names = strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
+	if v := os.Getenv("LISTEN_FDNAMES"); v != "" {
+		names = strings.Split(v, ":")
+	}
 	for len(names) < n {
 		names = append(names, "unknown")
 	}
@@ -75,6 +78,13 @@ func fileListener(fd int, name string) (net.Listener, error) {
 		return nil, fmt.Errorf("inherited fd %d (%s): %w", fd, name, err)
 	}
 	return l, nil
+}
+
+// closeFrom closes the inherited fds that were not taken yet.
+func closeFrom(first, end int) {
+	for fd := first; fd < end; fd++ {
+		os.NewFile(uintptr(fd), "").Close()
+	}
 }
 
 func closeAll(ls []InheritedListener) {

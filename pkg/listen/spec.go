@@ -153,6 +153,9 @@ func splitHostPort(hostport string) (host, port string, err error) {
 	}
 	if strings.HasPrefix(host, "[") {
 		host = host[1 : len(host)-1]
+		if host == "" {
+			return "", "", fmt.Errorf("empty brackets in %q (for every address use :port)", hostport)
+		}
 	} else if strings.Contains(host, ":") {
 		return "", "", fmt.Errorf("IPv6 host must be in brackets, as [::1]:8080")
 	}

@@ -44,13 +44,13 @@ func execWorker(path string, argv []string) int {
 }
 
 // defaultSignals undoes what a worker would otherwise inherit: execve keeps
-// ignored signals ignored (Go's fork keeps SIG_IGN too, and shardinit may
-// itself have been started with SIGINT or SIGHUP ignored) and keeps the
-// blocked mask.
+// ignored signals ignored (Go's fork keeps SIG_IGN too, shardinit may itself
+// have been started with SIGINT or SIGHUP ignored, and a C runtime linked
+// into the stage may ignore 32) and keeps the blocked mask.
 func defaultSignals() {
 	var act [4]uint64 // struct sigaction, all zero: SIG_DFL, no flags, empty mask
 	for n := 1; n <= 64; n++ {
-		if n == int(unix.SIGKILL) || n == int(unix.SIGSTOP) || n == 32 || n == 33 {
+		if n == int(unix.SIGKILL) || n == int(unix.SIGSTOP) {
 			continue
 		}
 		unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
