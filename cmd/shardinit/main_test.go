@@ -109,6 +109,28 @@ func startShardinit(t *testing.T, s start, args ...string) *instance {
 	return in
 }
 
+// startPool runs `shardinit --workers n --listen http=127.0.0.1:PORT FLAGS --
+// worker MODE...` on a fresh port, waits until each of the n workers has
+// answered (so each handles its stop signal), and returns the port.
+func startPool(t *testing.T, s start, n int, flags []string, mode ...string) (*instance, int) {
+	t.Helper()
+	port := freePort(t)
+	args := append([]string{"--workers", strconv.Itoa(n), "--listen", listenArg("http", port), "--health-addr", ""}, flags...)
+	in := startShardinit(t, s, append(append(args, "--"), worker(mode...)...)...)
+	waitServing(t, in, port)
+	slotPIDs(t, port, n)
+	return in, port
+}
+
+// stopCleanly sends SIGTERM and wants shardinit to exit 0.
+func (in *instance) stopCleanly() {
+	in.t.Helper()
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(15 * time.Second); code != 0 {
+		in.t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
 // wait returns shardinit's exit code (128+N if a signal killed it).
 func (in *instance) wait(timeout time.Duration) int {
 	in.t.Helper()

@@ -47,13 +47,9 @@ func TestPID1SurvivesClosedOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close() // every write to w now fails with EPIPE and raises SIGPIPE
-	port := freePort(t)
-	in := startShardinit(t, start{pid1: true, stdout: w, stderr: w}, append([]string{"--workers", "2",
-		"--listen", listenArg("http", port), "--health-addr", "", "--log-level", "debug", "--"}, worker("http")...)...)
+	in, port := startPool(t, start{pid1: true, stdout: w, stderr: w}, 2, []string{"--log-level", "debug"}, "http")
 	w.Close()
-	waitServing(t, in, port)
 	pids := waitWorkers(t, in, 2, "http")
-	slotPIDs(t, port, 2)
 	in.signal(syscall.SIGPIPE)
 	// Replacing a worker makes shardinit log, into the closed pipe.
 	syscall.Kill(pids[0], syscall.SIGKILL)
@@ -65,10 +61,7 @@ func TestPID1SurvivesClosedOutput(t *testing.T) {
 		t.Errorf("worker %d was killed too: a SIGPIPE reached it", pids[1])
 	}
 	slotPIDs(t, port, 2)
-	in.signal(syscall.SIGTERM)
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
+	in.stopCleanly()
 }
 
 func containsInt(list []int, v int) bool {
@@ -82,23 +75,13 @@ func containsInt(list []int, v int) bool {
 
 func TestPID1GracefulStop(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "2", "--listen", listenArg("http", port),
-		"--health-addr", "", "--"}, worker("http")...)...)
-	waitServing(t, in, port)
-	slotPIDs(t, port, 2)
-	in.signal(syscall.SIGTERM)
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0 (workers exit 0 on SIGTERM)", code)
-	}
+	in, _ := startPool(t, start{pid1: true}, 2, nil, "http")
+	in.stopCleanly()
 }
 
 func TestPID1StopTimeoutKills(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "1", "--listen", listenArg("http", port),
-		"--health-addr", "", "--stop-timeout", "1s", "--"}, worker("ignore-term")...)...)
-	waitServing(t, in, port)
+	in, _ := startPool(t, start{pid1: true}, 1, []string{"--stop-timeout", "1s"}, "ignore-term")
 	asked := time.Now()
 	in.signal(syscall.SIGTERM)
 	if code := in.wait(15 * time.Second); code != 128+int(syscall.SIGKILL) {
@@ -195,10 +178,7 @@ func openPTY(t *testing.T) (master, tty *os.File) {
 // and fault signals sent to shardinit are not.
 func TestPID1ForwardsSignals(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{pid1: true}, append([]string{"--workers", "2", "--listen", listenArg("http", port),
-		"--health-addr", "", "--log-level", "debug", "--"}, worker("http")...)...)
-	waitServing(t, in, port)
+	in, port := startPool(t, start{pid1: true}, 2, []string{"--log-level", "debug"}, "http")
 	before := slotPIDs(t, port, 2)
 	in.signal(syscall.SIGUSR1)
 	eachWorker(t, port, 2, "count a SIGUSR1", func(i testworker.Info) bool { return i.USR1 == 1 })

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,29 +24,41 @@ func listenArg(name string, port int) string {
 	return fmt.Sprintf("%s=127.0.0.1:%d", name, port)
 }
 
-// listenSockets counts the LISTEN sockets on port in this network namespace.
-func listenSockets(t *testing.T, port int) int {
+// listenSockets returns the inodes of the LISTEN sockets on port in this
+// network namespace.
+func listenSockets(t *testing.T, port int) map[string]bool {
 	t.Helper()
-	n := 0
+	inodes := map[string]bool{}
 	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(file)
+		b, err := os.ReadFile(file)
 		if err != nil {
 			continue
 		}
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			fields := strings.Fields(s.Text())
-			if len(fields) < 4 || fields[3] != "0A" {
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 10 || fields[3] != "0A" {
 				continue
 			}
 			_, hexPort, _ := strings.Cut(fields[1], ":")
 			if p, err := strconv.ParseInt(hexPort, 16, 32); err == nil && int(p) == port {
-				n++
+				inodes[fields[9]] = true
 			}
 		}
-		f.Close()
 	}
-	return n
+	return inodes
+}
+
+// socketsHeld returns which of inodes the process pid holds.
+func socketsHeld(pid int, inodes map[string]bool) map[string]bool {
+	held := map[string]bool{}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); ok && inodes[strings.TrimSuffix(inode, "]")] {
+			held[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	return held
 }
 
 // fetchInfo asks a worker, on a new connection, about itself.
@@ -79,12 +90,10 @@ func eachWorker(t *testing.T, port, n int, what string, cond func(testworker.Inf
 
 func TestRequestsSpreadAcrossWorkers(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{}, append([]string{"--workers", "3", "--listen", listenArg("http", port),
-		"--health-addr", "", "--"}, worker("http")...)...)
-	waitServing(t, in, port)
-	if got := listenSockets(t, port); got != 3 {
-		t.Errorf("got %d LISTEN sockets on port %d, want 3", got, port)
+	in, port := startPool(t, start{}, 3, nil, "http")
+	shards := listenSockets(t, port)
+	if len(shards) != 3 {
+		t.Errorf("got %d LISTEN sockets on port %d, want 3", len(shards), port)
 	}
 	pids := slotPIDs(t, port, 3)
 	children := childrenOf(in.cmd.Process.Pid)
@@ -94,24 +103,21 @@ func TestRequestsSpreadAcrossWorkers(t *testing.T) {
 		if _, ok := children[pid]; !ok {
 			t.Errorf("slot %d: pid %d is not a child of shardinit (children %v)", slot, pid, children)
 		}
+		if held := socketsHeld(pid, shards); len(held) != 1 {
+			t.Errorf("slot %d: worker holds shard sockets %v, want exactly its own", slot, held)
+		}
 	}
 	if len(distinct) != 3 {
 		t.Errorf("got worker PIDs %v, want 3 distinct", pids)
 	}
-	in.signal(syscall.SIGTERM)
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
+	in.stopCleanly()
 }
 
 // A server written against go-systemd's activation package runs unmodified.
 func TestGoSystemdWorker(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{}, append([]string{"--workers", "2", "--listen", listenArg("web", port),
-		"--health-addr", "", "--"}, worker("systemd")...)...)
-	waitServing(t, in, port)
-	slotPIDs(t, port, 2)
+	in, _ := startPool(t, start{}, 2, nil, "systemd")
+	in.stopCleanly()
 }
 
 // The worker contract of the design: fds 3.. in --listen order, the systemd
@@ -151,20 +157,14 @@ func TestWorkerContract(t *testing.T) {
 		t.Errorf("worker SigIgn=%s SigBlk=%s, want none ignored or blocked", info.SigIgn, info.SigBlk)
 	}
 	// SIGTERM was blocked when shardinit started; it must still stop.
-	in.signal(syscall.SIGTERM)
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
+	in.stopCleanly()
 }
 
 // A SIGKILLed worker's slot is taken over at once, and connections that
 // reach its shard after it died are served by the successor.
 func TestKilledWorkerReplaced(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{}, append([]string{"--workers", "3", "--listen", listenArg("http", port),
-		"--health-addr", "", "--"}, worker("http")...)...)
-	waitServing(t, in, port)
+	in, port := startPool(t, start{}, 3, nil, "http")
 	victim := slotPIDs(t, port, 3)[1]
 	killed := time.Now()
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
@@ -268,10 +268,7 @@ func TestUnixListener(t *testing.T) {
 		slots[strings.Fields(string(body) + " ")[0]] = true
 		return len(slots) == 2
 	})
-	in.signal(syscall.SIGTERM)
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
+	in.stopCleanly()
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("socket file still there after exit (stat: %v)", err)
 	}
@@ -309,10 +306,7 @@ func TestRestartNever(t *testing.T) {
 // Workers die with shardinit even when it is killed outright.
 func TestWorkersDieWithShardinit(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
-	in := startShardinit(t, start{}, append([]string{"--workers", "2", "--listen", listenArg("http", port),
-		"--health-addr", "", "--"}, worker("http")...)...)
-	waitServing(t, in, port)
+	in, port := startPool(t, start{}, 2, nil, "http")
 	pids := slotPIDs(t, port, 2)
 	in.signal(syscall.SIGKILL)
 	in.wait(10 * time.Second)
@@ -321,5 +315,57 @@ func TestWorkersDieWithShardinit(t *testing.T) {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 			return err != nil || strings.Contains(string(b), ") Z ")
 		})
+	}
+}
+
+// --sockets shared: one LISTEN socket, the same one in every worker.
+func TestSharedSocket(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	in := startShardinit(t, start{}, append([]string{"--workers", "2", "--sockets", "shared",
+		"--listen", listenArg("http", port), "--health-addr", "", "--"}, worker("http")...)...)
+	waitServing(t, in, port)
+	shared := listenSockets(t, port)
+	if len(shared) != 1 {
+		t.Fatalf("got %d LISTEN sockets, want 1", len(shared))
+	}
+	workers := childrenOf(in.cmd.Process.Pid)
+	if len(workers) != 2 {
+		t.Fatalf("shardinit has children %v, want 2 workers", workers)
+	}
+	for pid := range workers {
+		eventually(t, 10*time.Second, fmt.Sprintf("worker %d to hold the shared socket", pid), func() bool {
+			return len(socketsHeld(pid, shared)) == 1
+		})
+	}
+}
+
+// After SIGTERM, /readyz turns 503 at once while the workers keep serving
+// for --drain-delay; then they stop.
+func TestDrainDelay(t *testing.T) {
+	t.Parallel()
+	health := freePort(t)
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", health)
+	in, port := startPool(t, start{}, 2, []string{"--drain-delay", "3s", "--health-addr", fmt.Sprintf("127.0.0.1:%d", health)}, "http")
+	if _, err := get(readyz); err != nil {
+		t.Fatalf("before the stop: %v", err)
+	}
+	asked := time.Now()
+	in.signal(syscall.SIGTERM)
+	eventually(t, 2*time.Second, "/readyz to turn 503", func() bool {
+		body, err := get(readyz)
+		return err != nil && strings.Contains(body, "draining")
+	})
+	t.Logf("/readyz 503 after %s", time.Since(asked).Round(time.Millisecond))
+	for i := range 10 {
+		if _, _, err := hello(port); err != nil {
+			t.Errorf("request %d while draining: %v", i, err)
+		}
+	}
+	if code := in.wait(15 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	if took := time.Since(asked); took < 3*time.Second {
+		t.Errorf("stopped %s after SIGTERM, before --drain-delay 3s", took)
 	}
 }
