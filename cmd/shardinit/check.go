@@ -28,7 +28,9 @@ func checkCommand(command []string) *cli.Command {
 			if err != nil {
 				return err
 			}
-			p.sizePool(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err := p.sizePool(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+				return err
+			}
 			cfg.Workers, cfg.Command = p.pool.Workers, p.pool.Command
 			out, err := yaml.Marshal(cfg)
 			if err != nil {

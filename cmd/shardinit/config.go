@@ -27,6 +27,11 @@ type Config struct {
 	Restart       string   `json:"restart"`
 	MaxRestarts   int      `json:"max-restarts"`
 	RestartWindow Duration `json:"restart-window"`
+	ReadyOn       string   `json:"ready-on"`
+	MinReady      int      `json:"min-ready"`
+	Watchdog      Duration `json:"watchdog"`
+	StuckTimeout  Duration `json:"stuck-timeout"`
+	OnStuck       string   `json:"on-stuck"`
 	HealthAddr    string   `json:"health-addr"`
 	LogFormat     string   `json:"log-format"`
 	LogLevel      string   `json:"log-level"`
@@ -43,6 +48,9 @@ func defaults() Config {
 		Restart:       "always",
 		MaxRestarts:   5,
 		RestartWindow: Duration(time.Minute),
+		ReadyOn:       "start",
+		StuckTimeout:  Duration(30 * time.Second),
+		OnStuck:       "restart",
 		HealthAddr:    ":8081",
 		LogFormat:     "text",
 		LogLevel:      "info",

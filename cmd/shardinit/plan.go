@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -18,6 +19,7 @@ type plan struct {
 	pool       spawn.Config
 	cpus       spawn.CPUs
 	healthAddr string
+	registry   *prometheus.Registry
 	logLevel   slog.Level
 	logJSON    bool
 }
@@ -85,10 +87,30 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if cfg.MaxRestarts < 0 {
 		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
 	}
+	readyOn, err := spawn.ParseReadyOn(cfg.ReadyOn)
+	if err != nil {
+		return err
+	}
+	onStuck, err := spawn.ParseOnStuck(cfg.OnStuck)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cfg.MinReady < 0:
+		return fmt.Errorf("min-ready %d: must be 0 (every slot) or more", cfg.MinReady)
+	case cfg.Workers > 0 && cfg.MinReady > cfg.Workers:
+		return fmt.Errorf("min-ready %d: more than the %d workers", cfg.MinReady, cfg.Workers)
+	case cfg.Watchdog < 0:
+		return fmt.Errorf("watchdog %s: must not be negative", time.Duration(cfg.Watchdog))
+	case cfg.StuckTimeout < 0:
+		return fmt.Errorf("stuck-timeout %s: must not be negative", time.Duration(cfg.StuckTimeout))
+	}
 	p.pool = spawn.Config{
 		Command: command, Workers: cfg.Workers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
+		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
+		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,
 		Env: workerBaseEnv(),
 	}
 	return nil
@@ -110,7 +132,7 @@ func (p *plan) checkLog(cfg Config) error {
 // sizePool fills in the worker count (from the CPU limit when not given)
 // and the GOMAXPROCS each worker gets, so N Go workers do not each claim
 // every CPU of the pod.
-func (p *plan) sizePool(log *slog.Logger) {
+func (p *plan) sizePool(log *slog.Logger) error {
 	cpus, err := spawn.DetectCPUs()
 	if err != nil {
 		log.Warn("CPU limit unknown; sizing by the cpuset", "err", err, "cpuset", cpus.Cpuset)
@@ -120,6 +142,10 @@ func (p *plan) sizePool(log *slog.Logger) {
 		p.pool.Workers = cpus.Workers()
 	}
 	p.pool.GOMAXPROCS = cpus.WorkerGOMAXPROCS(p.pool.Workers)
+	if p.pool.MinReady > p.pool.Workers {
+		return usagef("min-ready %d: more than the %d workers the CPU limit gives; set --workers", p.pool.MinReady, p.pool.Workers)
+	}
+	return nil
 }
 
 // workerBaseEnv is shardinit's environment without its own settings.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
@@ -24,46 +28,66 @@ func runPool(c *cli.Context, command []string) error {
 	signals, stopSignals := spawn.Notify()
 	defer stopSignals()
 
-	cfg, err := resolveConfig(c)
+	p, log, err := preparePlan(c, command)
 	if err != nil {
 		return err
 	}
-	p, err := makePlan(cfg, command)
-	if err != nil {
-		return err
-	}
-	if len(p.pool.Command) == 0 {
-		return usageError{spawn.ErrNoCommand}
-	}
-	if p.pool.Path, err = spawn.Resolve(p.pool.Command[0]); err != nil {
-		return err
-	}
-	log := newLogger(p)
-	p.sizePool(log)
-
 	set, err := listen.Bind(p.specs, p.pool.Workers, p.sockets)
 	if err != nil {
 		return err
 	}
 	defer set.Close()
-	p.pool.Sockets, p.pool.SocketNames = set.FDs, set.Names()
+	p.pool.Sockets, p.pool.SocketNames, p.pool.Queued = set.FDs, set.Names(), set.Queued
 
-	h := health.New(log)
-	stopHealth, err := serveHealth(p.healthAddr, h, log)
+	var pool *spawn.Pool
+	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
+		Alive: func(ctx context.Context) error { return pool.Alive(ctx) }})
+	if err != nil {
+		return err
+	}
+	p.pool.Logger, p.pool.OnChange = log, h.Update
+	if pool, err = spawn.New(p.pool); err != nil {
+		return err
+	}
+	stopHealth, err := serveHealth(p.healthAddr, h, p.registry, log)
 	if err != nil {
 		return err
 	}
 	defer stopHealth()
 
-	p.pool.Logger = log
-	p.pool.OnChange = func(st spawn.Status) { h.Update(st.Ready(), notReadyReason(st)) }
 	logStart(log, p, set)
-	code, err := spawn.Run(c.Context, p.pool, signals)
+	code, err := pool.Run(c.Context, signals)
 	if err != nil {
 		return err
 	}
 	log.Info("exiting", "code", code)
 	return &spawn.ExitError{Code: code}
+}
+
+// preparePlan reads and checks every setting and the command, so that bad
+// input stops shardinit before anything is bound or started.
+func preparePlan(c *cli.Context, command []string) (plan, *slog.Logger, error) {
+	cfg, err := resolveConfig(c)
+	if err != nil {
+		return plan{}, nil, err
+	}
+	p, err := makePlan(cfg, command)
+	if err != nil {
+		return plan{}, nil, err
+	}
+	if len(p.pool.Command) == 0 {
+		return plan{}, nil, usageError{spawn.ErrNoCommand}
+	}
+	log := newLogger(p)
+	if err := p.sizePool(log); err != nil {
+		return plan{}, nil, err
+	}
+	if p.pool.Path, err = spawn.Resolve(p.pool.Command[0]); err != nil {
+		return plan{}, nil, err
+	}
+	p.registry = prometheus.NewRegistry()
+	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return p, log, nil
 }
 
 func newLogger(p plan) *slog.Logger {
@@ -81,12 +105,12 @@ func logStart(log *slog.Logger, p plan, set *listen.Set) {
 	}
 	log.Info("starting", "version", version, "workers", p.pool.Workers, "cpu_quota", p.cpus.Quota,
 		"cpuset", p.cpus.Cpuset, "worker_gomaxprocs", p.pool.GOMAXPROCS, "listeners", strings.Join(bound, ", "),
-		"command", strings.Join(p.pool.Command, " "))
+		"ready_on", p.pool.ReadyOn, "command", strings.Join(p.pool.Command, " "))
 }
 
 // serveHealth binds the probe address before any worker starts, so that a
 // port in use is reported as such (exit 1) with nothing left running.
-func serveHealth(addr string, h *health.Health, log *slog.Logger) (stop func(), err error) {
+func serveHealth(addr string, h *health.Health, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -96,13 +120,19 @@ func serveHealth(addr string, h *health.Health, log *slog.Logger) (stop func(), 
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health server", "err", err)
 		}
 	}()
-	return func() { srv.Close() }, nil
+	// Handlers read the sockets: they must be done before those close.
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
 }
 
 // unwrapOpError shortens "listen tcp :8081: bind: address already in use"
@@ -114,20 +144,4 @@ func unwrapOpError(err error) error {
 		return fmt.Errorf("%s %s: %w", sys.Syscall, op.Addr, sys.Err)
 	}
 	return err
-}
-
-func notReadyReason(st spawn.Status) string {
-	if st.Phase != spawn.Running {
-		return string(st.Phase)
-	}
-	var waiting []string
-	for _, sl := range st.Slots {
-		if sl.PID == 0 {
-			waiting = append(waiting, fmt.Sprint(sl.Slot))
-		}
-	}
-	if len(waiting) > 0 {
-		return "no worker in slot " + strings.Join(waiting, ", ")
-	}
-	return ""
 }

@@ -57,7 +57,12 @@ var settings = []setting{
 	str("restart", "which worker exits restart the slot: always, on-failure or never", func(c *Config) *string { return &c.Restart }),
 	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
 	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
-	str("health-addr", "address of /livez and /readyz; empty: off", func(c *Config) *string { return &c.HealthAddr }),
+	str("ready-on", "when a worker is ready: start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),
+	integer("min-ready", "slots with a ready worker for /readyz to pass; 0: every slot", func(c *Config) *int { return &c.MinReady }),
+	duration("watchdog", "replace a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC); 0: off", func(c *Config) *Duration { return &c.Watchdog }),
+	duration("stuck-timeout", "a worker whose accept queue does not drain for this long is stuck; 0: off", func(c *Config) *Duration { return &c.StuckTimeout }),
+	str("on-stuck", "what to do with a stuck worker: restart (replace it) or report (fail /livez)", func(c *Config) *string { return &c.OnStuck }),
+	str("health-addr", "address of /livez, /readyz, /status and /metrics; empty: off", func(c *Config) *string { return &c.HealthAddr }),
 	str("log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	str("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 }

@@ -46,7 +46,7 @@ const OrphanCount = 100
 func orphans(dir string) int {
 	marker, err := os.OpenFile(filepath.Join(dir, "orphans-left"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return serve(inherited, syscall.SIGTERM)
+		return serve(inherited, nil, syscall.SIGTERM)
 	}
 	marker.Close()
 	for i := range OrphanCount {

@@ -7,6 +7,8 @@
 //
 //	http            serve the inherited listeners (listen.Inherited); exit 0 on TERM or INT
 //	systemd         the same, with go-systemd's activation.Listeners()
+//	notify          serve; send READY=1 (go-systemd's daemon.SdNotify) on SIGUSR2
+//	watchdog        serve, send READY=1, and WATCHDOG=1 every WATCHDOG_USEC/4 until SIGUSR2
 //	ignore-term     serve, but ignore SIGTERM
 //	sleep           serve nothing, handle no signal (dies of whatever comes)
 //	exit CODE       exit at once with CODE
@@ -44,6 +46,8 @@ type Info struct {
 	SigIgn, SigBlk string
 	// USR1 counts the SIGUSR1 signals received.
 	USR1 int64
+	// Pings counts the WATCHDOG=1 messages sent.
+	Pings int64
 }
 
 // Main runs the worker mode in args and returns its exit code.
@@ -55,12 +59,16 @@ func Main(args []string) int {
 	mode, rest := args[0], args[1:]
 	switch mode {
 	case "http":
-		return serve(inherited, syscall.SIGTERM, syscall.SIGINT)
+		return serve(inherited, nil, syscall.SIGTERM, syscall.SIGINT)
 	case "systemd":
-		return serve(systemdListeners, syscall.SIGTERM, syscall.SIGINT)
+		return serve(systemdListeners, nil, syscall.SIGTERM, syscall.SIGINT)
+	case "notify":
+		return serve(inherited, readyOnUSR2, syscall.SIGTERM, syscall.SIGINT)
+	case "watchdog":
+		return serve(inherited, pingUntilUSR2, syscall.SIGTERM, syscall.SIGINT)
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
-		return serve(inherited, syscall.SIGINT)
+		return serve(inherited, nil, syscall.SIGINT)
 	case "sleep":
 		idle()
 	case "exit":
@@ -92,8 +100,9 @@ func systemdListeners() ([]net.Listener, error) {
 	return ls, err
 }
 
-// serve answers HTTP on every inherited listener until one of stopOn.
-func serve(listeners func() ([]net.Listener, error), stopOn ...os.Signal) int {
+// serve answers HTTP on every inherited listener until one of stopOn; once
+// it listens, it runs notify (if any) in the background.
+func serve(listeners func() ([]net.Listener, error), notify func(*atomic.Int64), stopOn ...os.Signal) int {
 	info := snapshot()
 	// Before serving: a worker that answers must also stop gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
@@ -110,15 +119,19 @@ func serve(listeners func() ([]net.Listener, error), stopOn ...os.Signal) int {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
 	})
+	var pings atomic.Int64
 	mux.HandleFunc("/info", func(w http.ResponseWriter, r *http.Request) {
 		i := info
-		i.USR1 = usr1.Load()
+		i.USR1, i.Pings = usr1.Load(), pings.Load()
 		json.NewEncoder(w).Encode(i)
 	})
 	srv := &http.Server{Handler: mux}
 	var wg sync.WaitGroup
 	for _, l := range ls {
 		wg.Go(func() { srv.Serve(l) })
+	}
+	if notify != nil {
+		go notify(&pings)
 	}
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

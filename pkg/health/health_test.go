@@ -2,42 +2,165 @@ package health
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
-func probe(t *testing.T, mux *http.ServeMux, path string) (int, string) {
+// MetricNames is every shardinit_* name the README documents.
+var MetricNames = []string{
+	"shardinit_workers", "shardinit_worker_starts_total", "shardinit_worker_exits_total",
+	"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
+	"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
+	"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
+	"shardinit_build_info",
+}
+
+type fixture struct {
+	h     *Health
+	mux   *http.ServeMux
+	log   *bytes.Buffer
+	alive error
+}
+
+func newFixture(t *testing.T, set *listen.Set) *fixture {
 	t.Helper()
+	f := &fixture{mux: http.NewServeMux(), log: &bytes.Buffer{}}
+	reg := prometheus.NewRegistry()
+	h, err := New(Options{Logger: slog.New(slog.NewTextHandler(f.log, nil)), Registerer: reg, Listeners: set,
+		Version: "test", Alive: func(context.Context) error { return f.alive }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.h = h
+	h.Register(f.mux)
+	f.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return f
+}
+
+func (f *fixture) get(path string) (int, string) {
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	f.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec.Code, rec.Body.String()
 }
 
-func TestProbes(t *testing.T) {
-	var log bytes.Buffer
-	h := New(slog.New(slog.NewTextHandler(&log, nil)))
-	mux := http.NewServeMux()
-	h.Register(mux)
+func status(phase spawn.Phase, minReady int, states ...string) spawn.Status {
+	st := spawn.Status{Phase: phase, MinReady: minReady,
+		Counters: spawn.Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
+	for i, s := range states {
+		st.Slots = append(st.Slots, spawn.SlotStatus{Slot: i, State: s, PID: 100 + i, Generation: 1, Started: time.Now()})
+	}
+	return st
+}
 
-	if code, _ := probe(t, mux, "/livez"); code != http.StatusOK {
-		t.Errorf("/livez = %d, want 200", code)
+func TestProbes(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct {
+		name     string
+		st       *spawn.Status
+		alive    error
+		path     string
+		code     int
+		contains string
+	}{
+		{"no report yet", nil, nil, "/readyz", 503, "has not reported"},
+		{"all ready", ptr(status(spawn.Running, 2, "ready", "ready")), nil, "/readyz", 200, "ok"},
+		{"verbose", ptr(status(spawn.Running, 2, "ready", "ready")), nil, "/readyz?verbose", 200, "[+]workers ok\nreadyz check passed"},
+		{"one starting", ptr(status(spawn.Running, 2, "ready", "starting")), nil, "/readyz", 503, "[-]workers failed: 1 of 2 slots ready, 2 needed"},
+		{"min-ready 1", ptr(status(spawn.Running, 1, "ready", "restarting")), nil, "/readyz", 200, "ok"},
+		{"draining", ptr(status(spawn.Draining, 2, "ready", "ready")), nil, "/readyz", 503, "[-]draining failed: draining"},
+		{"loop hangs", ptr(status(spawn.Running, 1, "ready")), spawn.ErrNotAnswering, "/livez", 503, "[-]supervisor failed"},
+		{"stuck", ptr(status(spawn.Running, 2, "ready", "stuck")), nil, "/livez", 503, "stuck worker in slot 1"},
+		{"live", ptr(status(spawn.Running, 2, "ready", "starting")), nil, "/livez?verbose", 200, "[+]supervisor ok\n[+]workers ok\nlivez check passed"},
+	} {
+		if c.st != nil {
+			f.h.Update(*c.st)
+		}
+		f.alive = c.alive
+		code, body := f.get(c.path)
+		if code != c.code || !strings.Contains(body, c.contains) {
+			t.Errorf("%s: GET %s = %d %q, want %d with %q", c.name, c.path, code, body, c.code, c.contains)
+		}
 	}
-	if code, body := probe(t, mux, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "starting") {
-		t.Errorf("/readyz before any update = %d %q, want 503 starting", code, body)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestReadinessLoggedOnChangeOnly(t *testing.T) {
+	f := newFixture(t, nil)
+	f.h.Update(status(spawn.Running, 1, "ready"))
+	f.h.Update(status(spawn.Running, 1, "ready"))
+	f.h.Update(status(spawn.Draining, 1, "ready"))
+	if n := strings.Count(f.log.String(), "readiness changed"); n != 2 {
+		t.Errorf("logged %d readiness changes, want 2:\n%s", n, f.log.String())
 	}
-	h.Update(true, "")
-	if code, _ := probe(t, mux, "/readyz"); code != http.StatusOK {
-		t.Errorf("/readyz when ready = %d, want 200", code)
+}
+
+func TestStatusAndMetrics(t *testing.T) {
+	set, err := listen.Bind([]listen.Spec{{Name: "web", Network: "tcp4", Address: "127.0.0.1:0"}}, 2, listen.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	h.Update(false, "no worker in slot 2")
-	h.Update(false, "no worker in slot 2")
-	if code, body := probe(t, mux, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "slot 2") {
-		t.Errorf("/readyz = %d %q, want 503 naming slot 2", code, body)
+	defer set.Close()
+	f := newFixture(t, set)
+	st := status(spawn.Running, 2, "ready", "stuck")
+	st.Slots[1].Retiring = []int{99}
+	st.Counters.Signals["SIGUSR1"] = 2
+	f.h.Update(st)
+
+	_, body := f.get("/status")
+	var r Report
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("decode /status: %v\n%s", err, body)
 	}
-	if n := strings.Count(log.String(), "readiness changed"); n != 2 {
-		t.Errorf("logged %d changes, want 2 (a repeated state is not logged):\n%s", n, log.String())
+	if len(r.Slots) != 2 || r.Slots[1].State != "stuck" || r.Slots[1].PID != 101 || len(r.Listeners) != 1 || len(r.Listeners[0].Shards) != 2 {
+		t.Errorf("/status = %+v, want 2 slots (slot 1 stuck, pid 101) and listener web with 2 shards", r)
 	}
+	families := scrape(t, f)
+	for _, name := range MetricNames {
+		if _, ok := families[name]; !ok {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	if got := gaugeWithLabel(families["shardinit_workers"], "stopping"); got != 1 {
+		t.Errorf("shardinit_workers{state=stopping} = %v, want 1 (a retiring worker)", got)
+	}
+	if got := len(families["shardinit_listener_queue_length"].GetMetric()); got != 2 {
+		t.Errorf("%d queue length series, want one per shard (2)", got)
+	}
+}
+
+func scrape(t *testing.T, f *fixture) map[string]*dto.MetricFamily {
+	t.Helper()
+	_, body := f.get("/metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return families
+}
+
+func gaugeWithLabel(f *dto.MetricFamily, value string) float64 {
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetValue() == value {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
 }

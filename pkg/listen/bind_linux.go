@@ -42,7 +42,7 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if opts.Mode == Shared {
 		n, reuseport = 1, false
 	}
-	l := &Listener{Spec: spec}
+	l := &Listener{Spec: spec, Shared: !reuseport}
 	for i := 0; i < n; i++ {
 		fd, err := bindTCP(target, reuseport, opts)
 		if err != nil {

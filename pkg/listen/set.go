@@ -48,7 +48,9 @@ type Listener struct {
 	Spec
 	// Bound is the address actually bound (the port filled in for :0).
 	Bound string
-	fds   []int
+	// Shared says that every worker accepts on the one socket.
+	Shared bool
+	fds    []int
 	// unlink is the socket file to remove on Close (unix sockets only).
 	unlink *socketFile
 }

@@ -32,7 +32,7 @@ func bindUnix(spec Spec, opts Options) (*Listener, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	l := &Listener{Spec: spec, Bound: "unix://" + path, fds: []int{fd}}
+	l := &Listener{Spec: spec, Bound: "unix://" + path, Shared: true, fds: []int{fd}}
 	if !abstract {
 		l.unlink = statSocketFile(path)
 	}

@@ -1,12 +1,21 @@
 package spawn
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"syscall"
 	"time"
 )
+
+// ErrNoCommand is returned by New when Config.Command is empty.
+var ErrNoCommand = errors.New("no command to run: give one after --")
+
+// ErrNotAnswering is returned by Alive when the supervisor's loop does not
+// answer in time.
+var ErrNotAnswering = errors.New("supervisor loop not answering")
 
 // Config describes the pool. Zero values take the defaults noted on each
 // field (see withDefaults).
@@ -41,6 +50,23 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// ReadyOn says when a worker counts as ready. Default ReadyOnStart.
+	ReadyOn ReadyOn
+	// MinReady is how many slots need a ready worker for the pool to be
+	// ready. Default 0: every slot.
+	MinReady int
+	// Watchdog, when > 0, is how long a worker may go without a
+	// WATCHDOG=1 on its NOTIFY_SOCKET before it is replaced (systemd's
+	// WatchdogSec); it counts from readiness. Workers get WATCHDOG_USEC.
+	Watchdog time.Duration
+	// StuckTimeout, when > 0, is how long a slot's accept queue may stay
+	// non-empty without draining before its worker counts as stuck.
+	StuckTimeout time.Duration
+	// OnStuck says what happens to a stuck worker. Default StuckRestart.
+	OnStuck OnStuck
+	// Queued returns how many connections wait on the sockets that only the
+	// worker in slot accepts from. Nil: stuck workers are not detected.
+	Queued func(slot int) int
 	// Logger receives lifecycle events. Default: discarded.
 	Logger *slog.Logger
 	// OnChange, if set, is called from the supervisor's goroutine with a
@@ -68,8 +94,55 @@ func withDefaults(c Config) Config {
 	if c.RestartWindow <= 0 {
 		c.RestartWindow = time.Minute
 	}
+	if c.ReadyOn == "" {
+		c.ReadyOn = ReadyOnStart
+	}
+	if c.MinReady <= 0 || c.MinReady > c.Workers {
+		c.MinReady = c.Workers
+	}
+	if c.OnStuck == "" {
+		c.OnStuck = StuckRestart
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return c
+}
+
+// ReadyOn says when a worker counts as ready.
+type ReadyOn string
+
+const (
+	// ReadyOnStart: as soon as it has been started.
+	ReadyOnStart ReadyOn = "start"
+	// ReadyOnNotify: once it sends READY=1 to its NOTIFY_SOCKET.
+	ReadyOnNotify ReadyOn = "notify"
+)
+
+// ParseReadyOn checks a --ready-on value.
+func ParseReadyOn(s string) (ReadyOn, error) {
+	switch r := ReadyOn(s); r {
+	case ReadyOnStart, ReadyOnNotify:
+		return r, nil
+	}
+	return "", fmt.Errorf("ready-on %q: want start or notify", s)
+}
+
+// OnStuck says what to do with a worker whose queue does not drain.
+type OnStuck string
+
+const (
+	// StuckRestart replaces the worker; its successor takes the queue.
+	StuckRestart OnStuck = "restart"
+	// StuckReport only reports it (status, metrics, a failing /livez).
+	StuckReport OnStuck = "report"
+)
+
+// ParseOnStuck checks an --on-stuck value.
+func ParseOnStuck(s string) (OnStuck, error) {
+	switch o := OnStuck(s); o {
+	case StuckRestart, StuckReport:
+		return o, nil
+	}
+	return "", fmt.Errorf("on-stuck %q: want restart or report", s)
 }

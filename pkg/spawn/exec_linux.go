@@ -21,7 +21,8 @@ const execStageArg0 = "shardinit-exec"
 //
 // Why a stage at all: the systemd protocol wants LISTEN_PID to be the
 // worker's own PID, which a parent cannot know between fork and exec. The
-// stage is the worker's PID already, so it sets LISTEN_PID, puts every
+// stage is the worker's PID already, so it sets LISTEN_PID (and
+// WATCHDOG_PID, which the same rule holds for), puts every
 // signal back to its default, clears the signal mask, and execs the command.
 func ExecStage() {
 	if len(os.Args) < 3 || os.Args[0] != execStageArg0 {
@@ -34,8 +35,12 @@ func execWorker(path string, argv []string) int {
 	// The mask is per thread and execve keeps the caller's.
 	runtime.LockOSThread()
 	env := os.Environ()
+	pid := strconv.Itoa(os.Getpid())
 	if os.Getenv("LISTEN_FDS") != "" {
-		env = append(env, "LISTEN_PID="+strconv.Itoa(os.Getpid()))
+		env = append(env, "LISTEN_PID="+pid)
+	}
+	if os.Getenv("WATCHDOG_USEC") != "" {
+		env = append(env, "WATCHDOG_PID="+pid)
 	}
 	defaultSignals()
 	err := unix.Exec(path, argv, env)

@@ -22,10 +22,11 @@ const (
 // spawning and reaping never race: a worker is in byPID before wait4 can
 // return its PID.
 type supervisor struct {
-	cfg   Config
-	log   *slog.Logger
-	slots []*slot
-	byPID map[int]*slot
+	cfg    Config
+	log    *slog.Logger
+	notify string // NOTIFY_SOCKET for the workers
+	slots  []*slot
+	byPID  map[int]*worker
 
 	phase       Phase
 	stopSig     unix.Signal
@@ -33,33 +34,59 @@ type supervisor struct {
 	killAt      time.Time // Stopping ends
 	giveUpAt    time.Time // Killing ends
 	lastKill    time.Time
-	nudged      bool // descendants got the stop signal after the workers left
-	hasChildren bool // wait4 last saw children
+	nextSample  time.Time // of the accept queues, for stuck workers
+	nudged      bool      // descendants got the stop signal after the workers left
+	hasChildren bool      // wait4 last saw children
 	exitCode    int
+	counters    Counters
 	changed     bool
 }
 
+// slot is one place in the pool, with one shard socket per listener.
 type slot struct {
 	index      int
-	pid        int
-	started    time.Time
+	current    *worker // nil while the slot waits for a restart
 	generation int
 	restarts   int
 	restartAt  time.Time // zero unless a restart is pending
 	quick      int       // exits in a row that came before stableAfter
 	budget     budget
+	backlog    backlog
 	lastExit   string
 }
 
-func newSupervisor(cfg Config) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, byPID: map[int]*slot{}, phase: Running}
+// worker is one process. A slot has one current worker, and while it is
+// replaced also the predecessors that are still stopping.
+type worker struct {
+	pid        int
+	slot       *slot
+	generation int
+	started    time.Time
+	ready      bool
+	stuck      bool
+	status     string    // last STATUS=
+	lastPing   time.Time // last WATCHDOG=1, or readiness
+	stopping   bool      // shardinit asked it to stop
+	killAt     time.Time // a replaced worker's SIGKILL; zero otherwise
+}
+
+// events are what wakes the loop besides its timers.
+type events struct {
+	signals <-chan os.Signal
+	notes   <-chan note
+	probes  <-chan chan struct{}
+}
+
+func newSupervisor(cfg Config, notify string) *supervisor {
+	s := &supervisor{cfg: cfg, log: cfg.Logger, notify: notify, byPID: map[int]*worker{}, phase: Running,
+		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
 	}
 	return s
 }
 
-func (s *supervisor) loop(ctx context.Context, signals <-chan os.Signal) int {
+func (s *supervisor) loop(ctx context.Context, ev events) int {
 	backstop := time.NewTicker(reapBackstop)
 	defer backstop.Stop()
 	done := ctx.Done()
@@ -71,10 +98,14 @@ func (s *supervisor) loop(ctx context.Context, signals <-chan os.Signal) int {
 		if s.finished(now) {
 			return s.exitCode
 		}
-		timer := s.timer(now)
+		timer := time.NewTimer(s.nextWake(now))
 		select {
-		case sig := <-signals:
+		case sig := <-ev.signals:
 			s.onSignal(sig.(unix.Signal), time.Now())
+		case n := <-ev.notes:
+			s.onNote(n, time.Now())
+		case reply := <-ev.probes:
+			close(reply)
 		case <-done:
 			done = nil
 			s.requestStop(s.cfg.StopSignal, "context canceled", time.Now())
@@ -85,19 +116,26 @@ func (s *supervisor) loop(ctx context.Context, signals <-chan os.Signal) int {
 	}
 }
 
-// timer fires at the next moment the supervisor has something to do.
-func (s *supervisor) timer(now time.Time) *time.Timer {
-	next := time.Time{}
+// nextWake is how long until the supervisor has something to do.
+func (s *supervisor) nextWake(now time.Time) time.Duration {
+	next := now.Add(time.Hour)
 	earliest := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		if !t.IsZero() && t.Before(next) {
 			next = t
 		}
 	}
 	for _, sl := range s.slots {
 		earliest(sl.restartAt)
+		earliest(s.watchdogDue(sl))
+	}
+	for _, w := range s.byPID {
+		earliest(w.killAt)
 	}
 	switch s.phase {
+	case Running:
+		earliest(s.nextSample)
 	case Draining:
+		earliest(s.nextSample)
 		earliest(s.drainUntil)
 	case Stopping:
 		earliest(s.killAt)
@@ -105,24 +143,18 @@ func (s *supervisor) timer(now time.Time) *time.Timer {
 		earliest(s.giveUpAt)
 		earliest(s.lastKill.Add(time.Second))
 	}
-	if next.IsZero() {
-		return time.NewTimer(time.Hour)
-	}
-	return time.NewTimer(max(next.Sub(now), 0))
+	return max(next.Sub(now), 0)
 }
 
 // advance does whatever is due at now.
 func (s *supervisor) advance(now time.Time) {
-	if s.phase == Running || s.phase == Draining {
-		for _, sl := range s.slots {
-			if !sl.restartAt.IsZero() && !now.Before(sl.restartAt) {
-				s.start(sl, now)
-			}
-		}
-	}
+	s.killOverdue(now)
 	switch s.phase {
-	case Draining:
-		if !now.Before(s.drainUntil) {
+	case Running, Draining:
+		s.startDue(now)
+		s.checkWatchdogs(now)
+		s.sampleQueues(now)
+		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)
 		}
 	case Stopping:
@@ -137,6 +169,14 @@ func (s *supervisor) advance(now time.Time) {
 	case Killing:
 		if now.Sub(s.lastKill) >= time.Second {
 			s.killAll(now)
+		}
+	}
+}
+
+func (s *supervisor) startDue(now time.Time) {
+	for _, sl := range s.slots {
+		if !sl.restartAt.IsZero() && !now.Before(sl.restartAt) {
+			s.start(sl, now)
 		}
 	}
 }
@@ -160,6 +200,10 @@ func (s *supervisor) live() int {
 }
 
 func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
+	if sig != unix.SIGCHLD {
+		s.counters.Signals[SignalName(sig)]++
+		s.changed = true
+	}
 	switch route(sig) {
 	case reap:
 	case stop:
@@ -173,7 +217,9 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 		s.log.Debug("signal not forwarded", "signal", SignalName(sig))
 	case forward:
 		s.log.Debug("forwarding signal", "signal", SignalName(sig), "workers", s.live())
-		s.signalWorkers(sig)
+		for _, w := range s.byPID {
+			s.signal(w, sig)
+		}
 	}
 }
 
@@ -194,7 +240,9 @@ func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
 		s.log.Info("drain cut short", "reason", why)
 		s.enterStopping(now)
 	default:
-		s.signalWorkers(sig)
+		for _, w := range s.byPID {
+			s.signal(w, sig)
+		}
 	}
 }
 
@@ -204,7 +252,12 @@ func (s *supervisor) enterStopping(now time.Time) {
 		sl.restartAt = time.Time{}
 	}
 	s.log.Info("stopping workers", "signal", SignalName(s.stopSig), "workers", s.live(), "stop_timeout", s.cfg.StopTimeout)
-	s.signalWorkers(s.stopSig)
+	for _, w := range s.byPID {
+		if !w.stopping {
+			w.stopping = true
+			s.signal(w, s.stopSig)
+		}
+	}
 }
 
 func (s *supervisor) enterKilling(now time.Time) {
@@ -215,20 +268,8 @@ func (s *supervisor) enterKilling(now time.Time) {
 
 func (s *supervisor) killAll(now time.Time) {
 	s.lastKill = now
-	s.signalWorkers(unix.SIGKILL)
+	for _, w := range s.byPID {
+		s.signal(w, unix.SIGKILL)
+	}
 	killDescendants(unix.SIGKILL)
-}
-
-func (s *supervisor) publish() {
-	if !s.changed || s.cfg.OnChange == nil {
-		s.changed = false
-		return
-	}
-	s.changed = false
-	st := Status{Phase: s.phase, Slots: make([]SlotStatus, len(s.slots))}
-	for i, sl := range s.slots {
-		st.Slots[i] = SlotStatus{Slot: sl.index, PID: sl.pid, Generation: sl.generation,
-			Restarts: sl.restarts, Started: sl.started, LastExit: sl.lastExit}
-	}
-	s.cfg.OnChange(st)
 }

@@ -42,9 +42,11 @@ func (s *supervisor) reap() {
 			s.hasChildren = true
 			return
 		}
-		if sl, ok := s.byPID[pid]; ok {
-			s.onExit(sl, ws, time.Now())
+		if w, ok := s.byPID[pid]; ok {
+			s.onExit(w, ws, time.Now())
 		} else {
+			s.counters.OrphansReaped++
+			s.changed = true
 			s.log.Debug("reaped orphan", "pid", pid, "status", describe(ws))
 		}
 	}

@@ -16,8 +16,17 @@ func ExecStage() {}
 // Notify returns a channel that never delivers.
 func Notify() (<-chan os.Signal, func()) { return make(chan os.Signal), func() {} }
 
-// Run needs Linux: subreaper, Pdeathsig and wait4 semantics.
-func Run(context.Context, Config, <-chan os.Signal) (int, error) { return 0, ErrNotSupported }
+// Pool needs Linux: subreaper, Pdeathsig and wait4 semantics.
+type Pool struct{}
+
+// New fails where workers cannot be supervised.
+func New(Config) (*Pool, error) { return nil, ErrNotSupported }
+
+// Run fails where workers cannot be supervised.
+func (*Pool) Run(context.Context, <-chan os.Signal) (int, error) { return 0, ErrNotSupported }
+
+// Alive fails where workers cannot be supervised.
+func (*Pool) Alive(context.Context) error { return ErrNotSupported }
 
 // ParseSignal accepts only numbers where signal names are not known.
 func ParseSignal(s string) (syscall.Signal, error) {

@@ -12,36 +12,81 @@ const (
 	Killing  Phase = "killing"  // --stop-timeout passed; SIGKILL went out
 )
 
+// Worker and slot states, as reported in Status and metrics.
+const (
+	StateStarting   = "starting"   // started, not ready yet
+	StateReady      = "ready"      // serving
+	StateStuck      = "stuck"      // its queue does not drain
+	StateStopping   = "stopping"   // asked to stop
+	StateRestarting = "restarting" // a slot waiting for its next worker
+	StateStopped    = "stopped"    // a slot that will get no worker
+)
+
 // Status is a snapshot of the pool, handed to Config.OnChange.
 type Status struct {
 	Phase Phase
-	Slots []SlotStatus
+	// MinReady is how many ready slots make the pool ready.
+	MinReady int
+	Slots    []SlotStatus
+	Counters Counters
 }
 
 // SlotStatus describes one worker slot.
 type SlotStatus struct {
 	Slot int
-	// PID is the current worker's, 0 while the slot waits for a restart.
+	// State is the current worker's state, or restarting/stopped when the
+	// slot has no worker.
+	State string
+	// PID is the current worker's, 0 while the slot has none.
 	PID int
 	// Generation counts the workers this slot has had, from 1.
 	Generation int
-	// Restarts counts restarts after an exit.
+	// Restarts counts the workers started after the first.
 	Restarts int
 	// Started is when the current worker was started.
 	Started time.Time
 	// LastExit describes how the previous worker ended ("" if none did).
 	LastExit string
+	// Status is the worker's last STATUS= message.
+	Status string
+	// Retiring lists replaced workers that are still stopping.
+	Retiring []int
 }
 
-// Ready reports whether every slot has a worker and no stop is under way.
-func (s Status) Ready() bool {
-	if s.Phase != Running {
-		return false
-	}
+// Counters are totals since shardinit started.
+type Counters struct {
+	Starts, Restarts, OrphansReaped, StuckWorkers uint64
+	// Exits by reason: "stopped" (asked to by shardinit), "clean" (exit 0),
+	// "error" (non-zero exit), "signal" (killed by a signal).
+	Exits map[string]uint64
+	// Signals received, by name.
+	Signals map[string]uint64
+}
+
+// ReadySlots counts the slots whose worker is ready.
+func (s Status) ReadySlots() int {
+	n := 0
 	for _, sl := range s.Slots {
-		if sl.PID == 0 {
-			return false
+		if sl.State == StateReady {
+			n++
 		}
 	}
-	return len(s.Slots) > 0
+	return n
+}
+
+// Ready reports whether at least MinReady slots have a ready worker and no
+// stop is under way.
+func (s Status) Ready() bool {
+	return s.Phase == Running && len(s.Slots) > 0 && s.ReadySlots() >= s.MinReady
+}
+
+// Stuck lists the slots whose worker is stuck.
+func (s Status) Stuck() []int {
+	var stuck []int
+	for _, sl := range s.Slots {
+		if sl.State == StateStuck {
+			stuck = append(stuck, sl.Slot)
+		}
+	}
+	return stuck
 }

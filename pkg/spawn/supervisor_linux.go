@@ -2,45 +2,75 @@ package spawn
 
 import (
 	"context"
-	"errors"
 	"os"
 	"runtime"
 	"time"
 )
 
-// ErrNoCommand is returned by Run when Config.Command is empty.
-var ErrNoCommand = errors.New("no command to run: give one after --")
+// Pool supervises the workers of one shardinit.
+type Pool struct {
+	cfg    Config
+	probes chan chan struct{}
+}
 
-// Run starts the workers and supervises them until the pool has stopped,
-// then returns the exit code shardinit should end with: the first non-zero
-// exit of a worker that ended the pool or stopped with it (128+signal for a
-// signalled one), else 0. An error means no worker was started; an
-// *ExitError in it carries the exit code (127, 126).
-//
-// signals must come from Notify, called before anything was spawned. Run
-// owns wait4 for the whole process: nothing else may wait for children.
-func Run(ctx context.Context, cfg Config, signals <-chan os.Signal) (int, error) {
+// New applies the defaults to cfg and finds the command (unless cfg.Path
+// names it). An *ExitError carries the exit code for a command that cannot
+// be run (127, 126).
+func New(cfg Config) (*Pool, error) {
 	if len(cfg.Command) == 0 {
-		return 0, &ExitError{Code: 2, Err: ErrNoCommand}
+		return nil, &ExitError{Code: 2, Err: ErrNoCommand}
 	}
 	cfg = withDefaults(cfg)
 	if cfg.Path == "" {
 		path, err := Resolve(cfg.Command[0])
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		cfg.Path = path
 	}
+	return &Pool{cfg: cfg, probes: make(chan chan struct{})}, nil
+}
+
+// Run starts the workers and supervises them until the pool has stopped,
+// then returns the exit code shardinit should end with: the first non-zero
+// exit of a worker that ended the pool or stopped with it (128+signal for a
+// signalled one), else 0. An error means no worker was started.
+//
+// signals must come from Notify, called before anything was spawned. Run
+// owns wait4 for the whole process: nothing else may wait for children.
+func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
+	notify, err := openNotify()
+	if err != nil {
+		return 0, err
+	}
+	defer notify.close()
 	// Pdeathsig fires when the thread that forked exits, not the process:
 	// every fork happens on this thread, which stays locked until every
 	// worker is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s := newSupervisor(cfg)
+	s := newSupervisor(p.cfg, notify.addr)
 	s.becomeReaper()
 	now := time.Now()
 	for _, sl := range s.slots {
 		s.start(sl, now)
 	}
-	return s.loop(ctx, signals), nil
+	return s.loop(ctx, events{signals: signals, notes: notify.notes, probes: p.probes}), nil
+}
+
+// Alive asks the supervisor's loop to answer, which it does between any
+// two events; it fails if the loop does not answer before ctx ends.
+func (p *Pool) Alive(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case p.probes <- reply:
+	case <-ctx.Done():
+		return ErrNotAnswering
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return ErrNotAnswering
+	}
 }

@@ -3,6 +3,7 @@ package spawn
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -13,18 +14,18 @@ import (
 // stays valid even after shardinit's binary was replaced on disk.
 const selfExe = "/proc/self/exe"
 
-// start launches the exec stage for sl; it becomes the worker.
+// start launches a new worker for sl (through the exec stage); it becomes
+// the slot's current worker.
 func (s *supervisor) start(sl *slot, now time.Time) {
-	sl.restartAt = time.Time{}
+	sl.restartAt, sl.backlog = time.Time{}, backlog{}
 	fds := s.cfg.Sockets(sl.index)
 	files := []uintptr{0, 1, 2}
 	for _, fd := range fds {
 		files = append(files, uintptr(fd))
 	}
 	argv := append([]string{execStageArg0, s.cfg.Path}, s.cfg.Command...)
-	env := workerEnv(s.cfg.Env, sl.index, len(s.slots), s.socketNames(len(fds)), s.cfg.GOMAXPROCS)
 	pid, err := syscall.ForkExec(selfExe, argv, &syscall.ProcAttr{
-		Env:   env,
+		Env:   s.workerEnv(sl.index, len(fds)),
 		Files: files,
 		// Each worker leads its own process group, so that a forwarded
 		// signal reaches the children it started too; Pdeathsig ends it if
@@ -36,11 +37,28 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 		s.afterExit(sl, 1, "not started: "+err.Error(), now)
 		return
 	}
-	sl.pid, sl.started = pid, now
 	sl.generation++
-	s.byPID[pid] = sl
+	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now}
+	sl.current, s.byPID[pid] = w, w
+	s.counters.Starts++
+	if sl.generation > 1 {
+		sl.restarts++
+		s.counters.Restarts++
+	}
 	s.changed = true
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
+	if s.cfg.ReadyOn == ReadyOnStart {
+		s.markReady(w, now)
+	}
+}
+
+func (s *supervisor) workerEnv(slot, sockets int) []string {
+	env := workerEnv(s.cfg.Env, slot, len(s.slots), s.socketNames(sockets), s.cfg.GOMAXPROCS)
+	env = append(env, "NOTIFY_SOCKET="+s.notify)
+	if s.cfg.Watchdog > 0 {
+		env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(s.cfg.Watchdog.Microseconds(), 10))
+	}
+	return env
 }
 
 // socketNames labels n sockets; systemd's name for an unnamed one is
@@ -56,74 +74,46 @@ func (s *supervisor) socketNames(n int) []string {
 	return names
 }
 
-// onExit handles the end of the worker in sl.
-func (s *supervisor) onExit(sl *slot, ws unix.WaitStatus, now time.Time) {
-	pid, ran := sl.pid, now.Sub(sl.started)
-	delete(s.byPID, pid)
-	sl.pid = 0
-	code, how := exitCode(ws), describe(ws)
-	if s.phase == Stopping || s.phase == Killing {
-		sl.lastExit = how
-		s.changed = true
-		s.noteExit(code)
-		s.log.Info("worker stopped", "slot", sl.index, "pid", pid, "status", how)
-		return
-	}
-	s.log.Warn("worker exited", "slot", sl.index, "pid", pid, "status", how, "ran", ran.Round(time.Millisecond))
-	if ran >= stableAfter {
-		sl.quick = 0
-	}
-	s.afterExit(sl, code, how, now)
+// replace starts a successor for sl's current worker on the same sockets,
+// then stops the predecessor gracefully: whatever waits in the slot's
+// queue is taken by the successor.
+func (s *supervisor) replace(sl *slot, why string, now time.Time) {
+	old := sl.current
+	s.log.Warn("replacing worker", "slot", sl.index, "pid", old.pid, "reason", why)
+	s.start(sl, now)
+	s.retire(old, now)
 }
 
-// afterExit decides between a restart (now, or after a backoff) and the end
-// of the pool.
-func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
-	sl.lastExit = how
-	s.changed = true
-	if s.phase != Running && s.phase != Draining {
-		return
-	}
-	if !s.cfg.Restart.restarts(code) {
-		s.noteExit(code)
-		s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d ended (%s) and --restart is %s", sl.index, how, s.cfg.Restart), now)
-		return
-	}
-	if !sl.budget.spend(now) {
-		s.noteExit(max(code, 1))
-		s.log.Error("crash loop: giving up", "slot", sl.index, "restarts", s.cfg.MaxRestarts, "window", s.cfg.RestartWindow)
-		s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d restarted %d times within %s", sl.index, s.cfg.MaxRestarts, s.cfg.RestartWindow), now)
-		return
-	}
-	sl.quick++
-	sl.restarts++
-	delay := backoff(sl.quick)
-	sl.restartAt = now.Add(delay)
-	if delay > 0 {
-		s.log.Info("restart backs off", "slot", sl.index, "delay", delay.Round(time.Millisecond), "quick_exits", sl.quick)
-	}
+// retire asks a replaced worker to stop, with SIGCONT in case it was
+// stopped, and schedules its SIGKILL.
+func (s *supervisor) retire(w *worker, now time.Time) {
+	w.stopping, w.killAt, s.changed = true, now.Add(s.cfg.StopTimeout), true
+	s.signal(w, s.cfg.StopSignal)
+	s.signal(w, unix.SIGCONT)
 }
 
-// noteExit keeps the first non-zero code: it becomes shardinit's own.
-func (s *supervisor) noteExit(code int) {
-	if s.exitCode == 0 {
-		s.exitCode = code
-	}
-}
-
-// signalWorkers sends sig to every worker's process group. A worker that
-// left its group (setsid) is signalled alone.
-func (s *supervisor) signalWorkers(sig unix.Signal) {
-	for pid, sl := range s.byPID {
-		err := unix.Kill(-pid, sig)
-		if errors.Is(err, unix.ESRCH) {
-			err = unix.Kill(pid, sig)
+// killOverdue kills replaced workers whose stop timeout has passed.
+func (s *supervisor) killOverdue(now time.Time) {
+	for _, w := range s.byPID {
+		if !w.killAt.IsZero() && !now.Before(w.killAt) {
+			s.log.Warn("replaced worker did not stop in time; killing it", "slot", w.slot.index, "pid", w.pid)
+			w.killAt = time.Time{}
+			s.signal(w, unix.SIGKILL)
 		}
-		switch {
-		case errors.Is(err, unix.ESRCH):
-			s.log.Debug("worker already gone", "slot", sl.index, "pid", pid, "signal", SignalName(sig))
-		case err != nil:
-			s.log.Warn("signal worker", "slot", sl.index, "pid", pid, "signal", SignalName(sig), "err", err)
-		}
+	}
+}
+
+// signal sends sig to a worker's process group. A worker that left its
+// group (setsid) is signalled alone.
+func (s *supervisor) signal(w *worker, sig unix.Signal) {
+	err := unix.Kill(-w.pid, sig)
+	if errors.Is(err, unix.ESRCH) {
+		err = unix.Kill(w.pid, sig)
+	}
+	switch {
+	case errors.Is(err, unix.ESRCH):
+		s.log.Debug("worker already gone", "slot", w.slot.index, "pid", w.pid, "signal", SignalName(sig))
+	case err != nil:
+		s.log.Warn("signal worker", "slot", w.slot.index, "pid", w.pid, "signal", SignalName(sig), "err", err)
 	}
 }

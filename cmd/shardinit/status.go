@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shardinit/shardinit/pkg/health"
+	"github.com/urfave/cli/v2"
+)
+
+// statusCommand shows a running shardinit's /status as tables.
+var statusCommand = &cli.Command{
+	Name:      "status",
+	Usage:     "show the slots and queues of a running shardinit (from its /status)",
+	UsageText: "shardinit status [--health-addr ADDR] [--config FILE]",
+	Flags:     []cli.Flag{configFlag, healthAddrFlag()},
+	Action: func(c *cli.Context) error {
+		cfg, err := resolveConfig(c)
+		if err != nil {
+			return err
+		}
+		report, err := fetchStatus(cfg.HealthAddr)
+		if err != nil {
+			return err
+		}
+		printStatus(c.App.Writer, report)
+		return nil
+	},
+	OnUsageError: onUsageError,
+}
+
+func healthAddrFlag() cli.Flag {
+	for _, s := range settings {
+		if s.flag.Names()[0] == "health-addr" {
+			return s.flag
+		}
+	}
+	panic("no health-addr setting")
+}
+
+// fetchStatus asks shardinit at addr; ":8081" means this host.
+func fetchStatus(addr string) (health.Report, error) {
+	if addr == "" {
+		return health.Report{}, usagef("status: --health-addr is empty: shardinit serves no /status")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return health.Report{}, usagef("status: health-addr %q: %v", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + "/status"
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return health.Report{}, fmt.Errorf("status: %w", err)
+	}
+	defer resp.Body.Close()
+	var r health.Report
+	if resp.StatusCode != http.StatusOK {
+		return r, fmt.Errorf("status: GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return r, fmt.Errorf("status: GET %s: %w", url, err)
+	}
+	return r, nil
+}
+
+func printStatus(w io.Writer, r health.Report) {
+	ready := "not ready"
+	if r.Ready {
+		ready = "ready"
+	}
+	readySlots := 0
+	for _, sl := range r.Slots {
+		if sl.State == "ready" {
+			readySlots++
+		}
+	}
+	fmt.Fprintf(w, "%s, %s: %d of %d slots ready, %d needed\n\n", r.Phase, ready, readySlots, len(r.Slots), r.MinReady)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLOT\tSTATE\tPID\tGEN\tRESTARTS\tUPTIME\tLAST EXIT\tSTATUS")
+	for _, sl := range r.Slots {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", sl.Slot, sl.State, pidText(sl), sl.Generation, sl.Restarts,
+			uptimeText(sl), orDash(sl.LastExit), orDash(sl.Status))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "LISTENER\tADDRESS\tSHARD\tQUEUED\tCAPACITY")
+	for _, l := range r.Listeners {
+		if len(l.Shards) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\n", l.Name, l.Address)
+		}
+		for _, sh := range l.Shards {
+			shard := fmt.Sprint(sh.Shard)
+			if l.Shared {
+				shard = "shared"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", l.Name, l.Address, shard, sh.Queued, sh.Capacity)
+		}
+	}
+	tw.Flush()
+}
+
+func pidText(sl health.SlotReport) string {
+	s := "-"
+	if sl.PID != 0 {
+		s = fmt.Sprint(sl.PID)
+	}
+	if len(sl.Retiring) > 0 {
+		s += fmt.Sprintf(" (stopping: %s)", strings.Trim(fmt.Sprint(sl.Retiring), "[]"))
+	}
+	return s
+}
+
+func uptimeText(sl health.SlotReport) string {
+	if sl.PID == 0 {
+		return "-"
+	}
+	return (time.Duration(sl.Uptime) * time.Second).Round(time.Second).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,124 @@
+package health
+
+import (
+	"runtime"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/spawn"
+)
+
+// The metric names are a public interface: the README lists them.
+var (
+	descWorkers       = desc("shardinit_workers", "Workers by state; restarting counts slots waiting for their next worker.", "state")
+	descStarts        = desc("shardinit_worker_starts_total", "Workers started.")
+	descExits         = desc("shardinit_worker_exits_total", "Worker exits by reason: stopped (asked to by shardinit), clean (exit 0), error (non-zero exit), signal.", "reason")
+	descRestarts      = desc("shardinit_worker_restarts_total", "Workers started to replace an earlier one.")
+	descOrphans       = desc("shardinit_orphans_reaped_total", "Orphaned descendants of workers reaped.")
+	descSignals       = desc("shardinit_signals_received_total", "Signals shardinit received, by name.", "signal")
+	descQueueLength   = desc("shardinit_listener_queue_length", "Connections waiting in a socket's accept queue.", "listener", "shard")
+	descQueueCapacity = desc("shardinit_listener_queue_capacity", "A socket's accept queue capacity (its backlog).", "listener", "shard")
+	descOverflows     = desc("shardinit_listen_overflows_total", "Connections refused because an accept queue was full, in shardinit's network namespace (ListenOverflows).")
+	descDrops         = desc("shardinit_listen_drops_total", "Connections dropped at a listener, in shardinit's network namespace (ListenDrops).")
+	descStuck         = desc("shardinit_stuck_workers_total", "Workers found stuck: their accept queue did not drain for --stuck-timeout.")
+	descReady         = desc("shardinit_ready", "1 while /readyz answers 200.")
+	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
+	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
+
+	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
+	exitReasons  = []string{"stopped", "clean", "error", "signal"}
+)
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+// collector builds every shardinit_* metric at scrape time from the last
+// snapshot and the sockets, so that no work is done when nobody scrapes.
+type collector struct{ h *Health }
+
+func newCollector(h *Health) prometheus.Collector { return collector{h} }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
+		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	st, _ := c.h.status()
+	collectWorkers(ch, st)
+	collectCounters(ch, st.Counters)
+	ch <- gaugeOf(descReady, boolFloat(st.Ready()))
+	ch <- gaugeOf(descDraining, boolFloat(st.Phase != "" && st.Phase != spawn.Running))
+	ch <- gaugeOf(descBuildInfo, 1, c.h.opts.Version, runtime.Version())
+	if c.h.opts.Listeners != nil {
+		collectQueues(ch, c.h.opts.Listeners)
+	}
+	if n, err := listen.ReadNetstat(); err == nil {
+		ch <- counterOf(descOverflows, float64(n.ListenOverflows))
+		ch <- counterOf(descDrops, float64(n.ListenDrops))
+	}
+}
+
+func collectWorkers(ch chan<- prometheus.Metric, st spawn.Status) {
+	byState := map[string]int{}
+	for _, sl := range st.Slots {
+		byState[sl.State]++
+		byState[spawn.StateStopping] += len(sl.Retiring)
+	}
+	for _, state := range workerStates {
+		ch <- gaugeOf(descWorkers, float64(byState[state]), state)
+	}
+}
+
+func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
+	ch <- counterOf(descStarts, float64(c.Starts))
+	ch <- counterOf(descRestarts, float64(c.Restarts))
+	ch <- counterOf(descOrphans, float64(c.OrphansReaped))
+	ch <- counterOf(descStuck, float64(c.StuckWorkers))
+	for _, reason := range exitReasons {
+		ch <- counterOf(descExits, float64(c.Exits[reason]), reason)
+	}
+	// The stop signals are always there, so the family exists before any
+	// signal arrived.
+	for _, sig := range []string{"SIGTERM", "SIGINT", "SIGHUP"} {
+		if _, ok := c.Signals[sig]; !ok {
+			ch <- counterOf(descSignals, 0, sig)
+		}
+	}
+	for sig, n := range c.Signals {
+		ch <- counterOf(descSignals, float64(n), sig)
+	}
+}
+
+func collectQueues(ch chan<- prometheus.Metric, set *listen.Set) {
+	for _, l := range set.Listeners {
+		for shard := range l.Shards() {
+			q, err := l.Queue(shard)
+			if err != nil {
+				continue // unix sockets have no TCP_INFO
+			}
+			label := strconv.Itoa(shard)
+			ch <- gaugeOf(descQueueLength, float64(q.Length), l.Name, label)
+			ch <- gaugeOf(descQueueCapacity, float64(q.Capacity), l.Name, label)
+		}
+	}
+}
+
+func gaugeOf(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counterOf(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,86 @@
+package health
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/shardinit/shardinit/pkg/spawn"
+)
+
+// Report is the JSON that /status answers (and `shardinit status` shows).
+type Report struct {
+	Phase     string           `json:"phase"`
+	Ready     bool             `json:"ready"`
+	MinReady  int              `json:"min_ready"`
+	Slots     []SlotReport     `json:"slots"`
+	Listeners []ListenerReport `json:"listeners"`
+}
+
+// SlotReport is one worker slot.
+type SlotReport struct {
+	Slot       int    `json:"slot"`
+	State      string `json:"state"`
+	PID        int    `json:"pid"`
+	Generation int    `json:"generation"`
+	Restarts   int    `json:"restarts"`
+	// Uptime is how long the current worker has run, in seconds.
+	Uptime   float64 `json:"uptime_seconds"`
+	LastExit string  `json:"last_exit"`
+	// Status is the worker's last STATUS= message.
+	Status   string `json:"status"`
+	Retiring []int  `json:"retiring,omitempty"`
+}
+
+// ListenerReport is one listener and its sockets.
+type ListenerReport struct {
+	Name    string        `json:"name"`
+	Address string        `json:"address"`
+	Shared  bool          `json:"shared"`
+	Shards  []ShardReport `json:"shards"`
+}
+
+// ShardReport is one socket's accept queue.
+type ShardReport struct {
+	Shard    int `json:"shard"`
+	Queued   int `json:"queued"`
+	Capacity int `json:"capacity"`
+}
+
+func (h *Health) report(now time.Time) Report {
+	st, _ := h.status()
+	r := Report{Phase: string(st.Phase), Ready: st.Ready(), MinReady: st.MinReady,
+		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
+	for i, sl := range st.Slots {
+		r.Slots[i] = slotReport(sl, now)
+	}
+	if h.opts.Listeners == nil {
+		return r
+	}
+	for _, l := range h.opts.Listeners.Listeners {
+		lr := ListenerReport{Name: l.Name, Address: l.Bound, Shared: l.Shared, Shards: []ShardReport{}}
+		for shard := range l.Shards() {
+			if q, err := l.Queue(shard); err == nil {
+				lr.Shards = append(lr.Shards, ShardReport{Shard: shard, Queued: q.Length, Capacity: q.Capacity})
+			}
+		}
+		r.Listeners = append(r.Listeners, lr)
+	}
+	return r
+}
+
+func slotReport(sl spawn.SlotStatus, now time.Time) SlotReport {
+	r := SlotReport{Slot: sl.Slot, State: sl.State, PID: sl.PID, Generation: sl.Generation,
+		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Retiring: sl.Retiring}
+	if sl.PID != 0 {
+		r.Uptime = now.Sub(sl.Started).Seconds()
+	}
+	return r
+}
+
+func (h *Health) serveStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(h.report(time.Now()))
+}

@@ -1,0 +1,80 @@
+package spawn
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// onExit handles the end of worker w.
+func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
+	delete(s.byPID, w.pid)
+	s.counters.Exits[exitReason(w, ws)]++
+	s.changed = true
+	sl, code, how := w.slot, exitCode(ws), describe(ws)
+	if sl.current != w {
+		s.log.Info("replaced worker exited", "slot", sl.index, "pid", w.pid, "status", how)
+		return
+	}
+	sl.current = nil
+	if s.phase == Stopping || s.phase == Killing {
+		sl.lastExit = how
+		s.noteExit(code)
+		s.log.Info("worker stopped", "slot", sl.index, "pid", w.pid, "status", how)
+		return
+	}
+	ran := now.Sub(w.started)
+	s.log.Warn("worker exited", "slot", sl.index, "pid", w.pid, "status", how, "ran", ran.Round(time.Millisecond))
+	if ran >= stableAfter {
+		sl.quick = 0
+	}
+	s.afterExit(sl, code, how, now)
+}
+
+// exitReason labels an exit for the metrics.
+func exitReason(w *worker, ws unix.WaitStatus) string {
+	switch {
+	case w.stopping:
+		return "stopped"
+	case ws.Signaled():
+		return "signal"
+	case ws.ExitStatus() == 0:
+		return "clean"
+	}
+	return "error"
+}
+
+// afterExit decides between a restart (now, or after a backoff) and the end
+// of the pool.
+func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
+	sl.lastExit = how
+	s.changed = true
+	if s.phase != Running && s.phase != Draining {
+		return
+	}
+	if !s.cfg.Restart.restarts(code) {
+		s.noteExit(code)
+		s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d ended (%s) and --restart is %s", sl.index, how, s.cfg.Restart), now)
+		return
+	}
+	if !sl.budget.spend(now) {
+		s.noteExit(max(code, 1))
+		s.log.Error("crash loop: giving up", "slot", sl.index, "restarts", s.cfg.MaxRestarts, "window", s.cfg.RestartWindow)
+		s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d restarted %d times within %s", sl.index, s.cfg.MaxRestarts, s.cfg.RestartWindow), now)
+		return
+	}
+	sl.quick++
+	delay := backoff(sl.quick)
+	sl.restartAt = now.Add(delay)
+	if delay > 0 {
+		s.log.Info("restart backs off", "slot", sl.index, "delay", delay.Round(time.Millisecond), "quick_exits", sl.quick)
+	}
+}
+
+// noteExit keeps the first non-zero code: it becomes shardinit's own.
+func (s *supervisor) noteExit(code int) {
+	if s.exitCode == 0 {
+		s.exitCode = code
+	}
+}

@@ -1,0 +1,108 @@
+package spawn
+
+import (
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// markReady records that w serves; the watchdog counts from here.
+func (s *supervisor) markReady(w *worker, now time.Time) {
+	if w.ready {
+		return
+	}
+	w.ready, w.lastPing, s.changed = true, now, true
+	if s.cfg.ReadyOn == ReadyOnNotify {
+		s.log.Info("worker ready", "slot", w.slot.index, "pid", w.pid)
+	}
+}
+
+// onNote applies an sd_notify message. It belongs to the worker that sent
+// it, or whose process group the sender is in, even after that worker was
+// replaced.
+func (s *supervisor) onNote(n note, now time.Time) {
+	w := s.byPID[n.pid]
+	if w == nil {
+		if pgid, err := unix.Getpgid(n.pid); err == nil {
+			w = s.byPID[pgid]
+		}
+	}
+	if w == nil {
+		s.log.Debug("notify message from a process that is no worker", "pid", n.pid)
+		return
+	}
+	for _, line := range strings.Split(n.text, "\n") {
+		key, value, _ := strings.Cut(line, "=")
+		switch {
+		case key == "READY" && value == "1":
+			s.markReady(w, now)
+		case key == "STOPPING" && value == "1":
+			w.ready, s.changed = false, true
+		case key == "STATUS":
+			w.status, s.changed = value, true
+		case key == "WATCHDOG" && value == "1":
+			w.lastPing = now
+		case key == "WATCHDOG" && value == "trigger":
+			s.watchdogFired(w, "the worker sent WATCHDOG=trigger", now)
+		}
+	}
+}
+
+// watchdogDue is when sl's worker must have pinged by; zero if it need not.
+func (s *supervisor) watchdogDue(sl *slot) time.Time {
+	w := sl.current
+	if s.cfg.Watchdog <= 0 || w == nil || !w.ready || w.stopping {
+		return time.Time{}
+	}
+	return w.lastPing.Add(s.cfg.Watchdog)
+}
+
+func (s *supervisor) checkWatchdogs(now time.Time) {
+	for _, sl := range s.slots {
+		if due := s.watchdogDue(sl); !due.IsZero() && !now.Before(due) {
+			s.watchdogFired(sl.current, "no WATCHDOG=1 within "+s.cfg.Watchdog.String(), now)
+		}
+	}
+}
+
+func (s *supervisor) watchdogFired(w *worker, why string, now time.Time) {
+	if w != w.slot.current || w.stopping || (s.phase != Running && s.phase != Draining) {
+		return
+	}
+	s.replace(w.slot, "watchdog: "+why, now)
+}
+
+// sampleQueues looks at every slot's accept queue, at most once per
+// sampleEvery, to find workers that no longer accept.
+func (s *supervisor) sampleQueues(now time.Time) {
+	if s.cfg.StuckTimeout <= 0 || s.cfg.Queued == nil || now.Before(s.nextSample) {
+		return
+	}
+	s.nextSample = now.Add(sampleEvery(s.cfg.StuckTimeout))
+	for _, sl := range s.slots {
+		w := sl.current
+		if w == nil || !w.ready || w.stopping {
+			sl.backlog = backlog{}
+			continue
+		}
+		queued := s.cfg.Queued(sl.index)
+		if stuck := sl.backlog.observe(queued, now, s.cfg.StuckTimeout); stuck != w.stuck {
+			s.setStuck(w, stuck, queued, now)
+		}
+	}
+}
+
+func (s *supervisor) setStuck(w *worker, stuck bool, queued int, now time.Time) {
+	w.stuck, s.changed = stuck, true
+	if !stuck {
+		s.log.Info("worker accepts again", "slot", w.slot.index, "pid", w.pid)
+		return
+	}
+	s.counters.StuckWorkers++
+	s.log.Warn("worker stuck: its queue does not drain", "slot", w.slot.index, "pid", w.pid,
+		"queued", queued, "stuck_timeout", s.cfg.StuckTimeout, "on_stuck", s.cfg.OnStuck)
+	if s.cfg.OnStuck == StuckRestart {
+		s.replace(w.slot, "stuck", now)
+	}
+}

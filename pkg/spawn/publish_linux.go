@@ -1,0 +1,49 @@
+package spawn
+
+import (
+	"maps"
+	"slices"
+)
+
+// publish hands a snapshot to OnChange when something changed.
+func (s *supervisor) publish() {
+	if !s.changed || s.cfg.OnChange == nil {
+		s.changed = false
+		return
+	}
+	s.changed = false
+	st := Status{Phase: s.phase, MinReady: s.cfg.MinReady, Slots: make([]SlotStatus, len(s.slots)), Counters: s.counters}
+	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
+	for i, sl := range s.slots {
+		st.Slots[i] = s.slotStatus(sl)
+	}
+	s.cfg.OnChange(st)
+}
+
+func (s *supervisor) slotStatus(sl *slot) SlotStatus {
+	ss := SlotStatus{Slot: sl.index, Generation: sl.generation, Restarts: sl.restarts, LastExit: sl.lastExit, State: StateStopped}
+	if w := sl.current; w != nil {
+		ss.PID, ss.Started, ss.Status, ss.State = w.pid, w.started, w.status, workerState(w)
+	} else if !sl.restartAt.IsZero() {
+		ss.State = StateRestarting
+	}
+	for pid, w := range s.byPID {
+		if w.slot == sl && w != sl.current {
+			ss.Retiring = append(ss.Retiring, pid)
+		}
+	}
+	slices.Sort(ss.Retiring)
+	return ss
+}
+
+func workerState(w *worker) string {
+	switch {
+	case w.stopping:
+		return StateStopping
+	case w.stuck:
+		return StateStuck
+	case w.ready:
+		return StateReady
+	}
+	return StateStarting
+}
