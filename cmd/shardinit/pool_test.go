@@ -339,33 +339,3 @@ func TestSharedSocket(t *testing.T) {
 		})
 	}
 }
-
-// After SIGTERM, /readyz turns 503 at once while the workers keep serving
-// for --drain-delay; then they stop.
-func TestDrainDelay(t *testing.T) {
-	t.Parallel()
-	health := freePort(t)
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", health)
-	in, port := startPool(t, start{}, 2, []string{"--drain-delay", "3s", "--health-addr", fmt.Sprintf("127.0.0.1:%d", health)}, "http")
-	if _, err := get(readyz); err != nil {
-		t.Fatalf("before the stop: %v", err)
-	}
-	asked := time.Now()
-	in.signal(syscall.SIGTERM)
-	eventually(t, 2*time.Second, "/readyz to turn 503", func() bool {
-		body, err := get(readyz)
-		return err != nil && strings.Contains(body, "draining")
-	})
-	t.Logf("/readyz 503 after %s", time.Since(asked).Round(time.Millisecond))
-	for i := range 10 {
-		if _, _, err := hello(port); err != nil {
-			t.Errorf("request %d while draining: %v", i, err)
-		}
-	}
-	if code := in.wait(15 * time.Second); code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
-	if took := time.Since(asked); took < 3*time.Second {
-		t.Errorf("stopped %s after SIGTERM, before --drain-delay 3s", took)
-	}
-}

@@ -3,18 +3,14 @@ package testworker
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
 
 // readyOnUSR2 reports readiness only when the test says so.
-func readyOnUSR2(*atomic.Int64) {
-	usr2 := make(chan os.Signal, 1)
-	signal.Notify(usr2, syscall.SIGUSR2)
+func readyOnUSR2(usr2 <-chan os.Signal, _ *atomic.Int64) {
 	<-usr2
 	sdNotify(daemon.SdNotifyReady + "\nSTATUS=serving")
 }
@@ -22,15 +18,13 @@ func readyOnUSR2(*atomic.Int64) {
 // pingUntilUSR2 is ready at once and pings the watchdog as systemd asks
 // (SdWatchdogEnabled checks WATCHDOG_USEC and WATCHDOG_PID), until the test
 // makes it hang.
-func pingUntilUSR2(pings *atomic.Int64) {
+func pingUntilUSR2(usr2 <-chan os.Signal, pings *atomic.Int64) {
 	interval, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || interval == 0 {
 		fmt.Fprintf(os.Stderr, "testworker: watchdog not enabled: %v\n", err)
 		return
 	}
 	sdNotify(daemon.SdNotifyReady)
-	usr2 := make(chan os.Signal, 1)
-	signal.Notify(usr2, syscall.SIGUSR2)
 	tick := time.NewTicker(interval / 4)
 	defer tick.Stop()
 	for {

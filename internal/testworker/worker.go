@@ -101,9 +101,12 @@ func systemdListeners() ([]net.Listener, error) {
 }
 
 // serve answers HTTP on every inherited listener until one of stopOn; once
-// it listens, it runs notify (if any) in the background.
-func serve(listeners func() ([]net.Listener, error), notify func(*atomic.Int64), stopOn ...os.Signal) int {
+// it listens, it runs notify (if any) in the background with the SIGUSR2s
+// it receives (caught from the start: one must never kill it).
+func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.Signal, pings *atomic.Int64), stopOn ...os.Signal) int {
 	info := snapshot()
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
 	// Before serving: a worker that answers must also stop gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), stopOn...)
 	defer stop()
@@ -126,19 +129,57 @@ func serve(listeners func() ([]net.Listener, error), notify func(*atomic.Int64),
 		json.NewEncoder(w).Encode(i)
 	})
 	srv := &http.Server{Handler: mux}
+	fresh := trackFresh(srv)
 	var wg sync.WaitGroup
 	for _, l := range ls {
 		wg.Go(func() { srv.Serve(l) })
 	}
 	if notify != nil {
-		go notify(&pings)
+		go notify(usr2, &pings)
 	}
 	<-ctx.Done()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(shutdown)
-	wg.Wait()
+	drain(srv, ls, fresh, &wg)
 	return 0
+}
+
+// drain stops the server without dropping a request. net/http's Shutdown
+// closes any connection whose request it reads after Shutdown began, and a
+// connection accepted just before may not have been read yet; so the
+// listeners close first, then the accepted connections get read, and only
+// then does Shutdown wait for the requests in flight.
+func drain(srv *http.Server, ls []net.Listener, fresh *sync.WaitGroup, serving *sync.WaitGroup) {
+	for _, l := range ls {
+		l.Close()
+	}
+	serving.Wait() // no connection is accepted after this
+	read := make(chan struct{})
+	go func() { fresh.Wait(); close(read) }()
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+}
+
+// trackFresh counts the connections accepted whose first request has not
+// been read yet.
+func trackFresh(srv *http.Server) *sync.WaitGroup {
+	var fresh sync.WaitGroup
+	var seen sync.Map
+	srv.ConnState = func(c net.Conn, state http.ConnState) {
+		switch {
+		case state == http.StateNew:
+			seen.Store(c, true)
+			fresh.Add(1)
+		case state != http.StateIdle:
+			if _, ok := seen.LoadAndDelete(c); ok {
+				fresh.Done()
+			}
+		}
+	}
+	return &fresh
 }
 
 func countUSR1(n *atomic.Int64) {

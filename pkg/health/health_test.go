@@ -20,15 +20,6 @@ import (
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
-// MetricNames is every shardinit_* name the README documents.
-var MetricNames = []string{
-	"shardinit_workers", "shardinit_worker_starts_total", "shardinit_worker_exits_total",
-	"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
-	"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
-	"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
-	"shardinit_build_info",
-}
-
 type fixture struct {
 	h     *Health
 	mux   *http.ServeMux

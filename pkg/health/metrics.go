@@ -26,6 +26,13 @@ var (
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
 	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
 
+	// MetricNames lists every shardinit_* metric, as documented.
+	MetricNames = []string{"shardinit_workers", "shardinit_worker_starts_total", "shardinit_worker_exits_total",
+		"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
+		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
+		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
+		"shardinit_build_info"}
+
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
 )

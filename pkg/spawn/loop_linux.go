@@ -252,11 +252,15 @@ func (s *supervisor) enterStopping(now time.Time) {
 		sl.restartAt = time.Time{}
 	}
 	s.log.Info("stopping workers", "signal", SignalName(s.stopSig), "workers", s.live(), "stop_timeout", s.cfg.StopTimeout)
+	// SIGCONT too: a stopped worker (one replaced as stuck, or paused by
+	// hand) then stops gracefully instead of waiting for SIGKILL. With the
+	// whole pool stopping, nothing else would serve its queue anyway.
 	for _, w := range s.byPID {
 		if !w.stopping {
 			w.stopping = true
 			s.signal(w, s.stopSig)
 		}
+		s.signal(w, unix.SIGCONT)
 	}
 }
 

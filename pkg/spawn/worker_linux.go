@@ -75,8 +75,8 @@ func (s *supervisor) socketNames(n int) []string {
 }
 
 // replace starts a successor for sl's current worker on the same sockets,
-// then stops the predecessor gracefully: whatever waits in the slot's
-// queue is taken by the successor.
+// then asks the predecessor to stop: whatever waits in the slot's queue is
+// taken by the successor.
 func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 	old := sl.current
 	s.log.Warn("replacing worker", "slot", sl.index, "pid", old.pid, "reason", why)
@@ -84,12 +84,14 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 	s.retire(old, now)
 }
 
-// retire asks a replaced worker to stop, with SIGCONT in case it was
-// stopped, and schedules its SIGKILL.
+// retire asks a replaced worker to stop and schedules its SIGKILL. A
+// worker that was stopped (SIGSTOP) is not continued: resumed, it would
+// race its own shutdown for the queue its successor now serves, and a
+// server that reads a request while shutting down drops it (Go's
+// net/http does). It stays stopped until the SIGKILL.
 func (s *supervisor) retire(w *worker, now time.Time) {
 	w.stopping, w.killAt, s.changed = true, now.Add(s.cfg.StopTimeout), true
 	s.signal(w, s.cfg.StopSignal)
-	s.signal(w, unix.SIGCONT)
 }
 
 // killOverdue kills replaced workers whose stop timeout has passed.
