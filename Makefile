@@ -2,6 +2,9 @@
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# urfave_cli_no_docs leaves the man-page generator (and its markdown
+# parser) out of PID 1's binary: 0.7 MiB less resident memory.
+TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
 .PHONY: help build test demo lint clean
@@ -10,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/shardinit and the demo worker bin/hello
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hello ./examples/hello
 
 test: ## vet, then every test with the race detector (real processes, needs root for the PID 1 tests)

@@ -33,7 +33,12 @@
 //	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
 //	--max-restarts N          SHARDINIT_MAX_RESTARTS    per slot within the window (default 5; 0: unlimited)
 //	--restart-window DURATION SHARDINIT_RESTART_WINDOW  (default 1m)
-//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez and /readyz (default :8081; empty: off)
+//	--ready-on WHEN           SHARDINIT_READY_ON        start (default) or notify (READY=1 on NOTIFY_SOCKET)
+//	--min-ready N             SHARDINIT_MIN_READY       ready slots /readyz needs (default 0: every slot)
+//	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1); 0: off
+//	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
+//	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
+//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081; empty: off)
 //	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
 //	--log-level LEVEL         SHARDINIT_LOG_LEVEL       debug, info (default), warn, error
 //
@@ -43,6 +48,7 @@
 // # Subcommands
 //
 //	shardinit check [flags] [-- COMMAND]   validate and print the configuration
+//	shardinit status [--health-addr ADDR]  show a running shardinit's slots and queues
 //	shardinit version                      print the version
 //
 // Everything after the first "--" is the worker command, never a flag or a
