@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -121,11 +122,7 @@ const (
 
 // ParseReadyOn checks a --ready-on value.
 func ParseReadyOn(s string) (ReadyOn, error) {
-	switch r := ReadyOn(s); r {
-	case ReadyOnStart, ReadyOnNotify:
-		return r, nil
-	}
-	return "", fmt.Errorf("ready-on %q: want start or notify", s)
+	return oneOf("ready-on", s, ReadyOnStart, ReadyOnNotify)
 }
 
 // OnStuck says what to do with a worker whose queue does not drain.
@@ -140,9 +137,19 @@ const (
 
 // ParseOnStuck checks an --on-stuck value.
 func ParseOnStuck(s string) (OnStuck, error) {
-	switch o := OnStuck(s); o {
-	case StuckRestart, StuckReport:
-		return o, nil
+	return oneOf("on-stuck", s, StuckRestart, StuckReport)
+}
+
+// oneOf returns s as a T if it is one of choices, and otherwise an error
+// that names the setting and every choice.
+func oneOf[T ~string](setting, s string, choices ...T) (T, error) {
+	names := make([]string, len(choices))
+	for i, c := range choices {
+		if string(c) == s {
+			return c, nil
+		}
+		names[i] = string(c)
 	}
-	return "", fmt.Errorf("on-stuck %q: want restart or report", s)
+	last := len(names) - 1
+	return "", fmt.Errorf("%s %q: want %s or %s", setting, s, strings.Join(names[:last], ", "), names[last])
 }

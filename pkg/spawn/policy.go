@@ -1,7 +1,6 @@
 package spawn
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -21,11 +20,7 @@ const (
 
 // ParsePolicy checks a --restart value.
 func ParsePolicy(s string) (Policy, error) {
-	switch p := Policy(s); p {
-	case Always, OnFailure, Never:
-		return p, nil
-	}
-	return "", fmt.Errorf("restart %q: want always, on-failure or never", s)
+	return oneOf("restart", s, Always, OnFailure, Never)
 }
 
 func (p Policy) restarts(code int) bool {
