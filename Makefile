@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help build test demo lint clean
+.PHONY: help build test demo lint e2e-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ demo: build ## run shardinit with examples/hello on $(ADDR) (health on :8081); C
 lint: ## gofmt and go vet must be clean
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+e2e-image: ## build the image on a real Docker engine (started here) and run it: PID 1, probes, docker stop
+	bash test/e2e-image.sh
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,53 @@
+# shardinit's image, and a demo image with examples/hello.
+#
+#   docker build -t shardinit .                      # the shardinit image (last stage)
+#   docker build --target demo -t shardinit-demo .   # + examples/hello as the server
+#
+# Adopt it in your own image with one line, and make it the entrypoint:
+#
+#   COPY --from=shardinit /shardinit /usr/local/bin/shardinit
+#   ENTRYPOINT ["shardinit", "--"]
+#
+# BUILDER is any image with Go >= 1.26 and a shell; offline, build one
+# locally (make e2e-image shows how) and pass --build-arg BUILDER=….
+# The module download needs the Go module proxy: build with --network host
+# where the builder has no other network.
+ARG BUILDER=golang:1.26-bookworm
+
+FROM ${BUILDER} AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+COPY go.mod go.sum ./
+RUN go mod download
+COPY cmd cmd
+COPY pkg pkg
+COPY examples examples
+ARG VERSION=dev
+RUN go build -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=${VERSION}" -o /out/shardinit ./cmd/shardinit && \
+    go build -ldflags "-s -w" -o /out/hello ./examples/hello
+
+# The shardinit image: one static binary, nothing else; non-root by default
+# (a listener below 1024 then needs NET_BIND_SERVICE, which the Helm chart
+# adds when it sees one).
+FROM scratch AS base
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="shardinit" \
+      org.opencontainers.image.description="Run a network server on every core of the pod, as a correct PID 1" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="https://github.com/shardinit/shardinit"
+COPY --from=build /out/shardinit /shardinit
+USER 65532:65532
+STOPSIGNAL SIGTERM
+EXPOSE 8081
+ENTRYPOINT ["/shardinit", "--"]
+
+# The demo: examples/hello on :8080, health on :8081. Settings come from
+# SHARDINIT_* variables or a file named by SHARDINIT_CONFIG, since every
+# argument after the image name is the worker command.
+FROM base AS demo
+COPY --from=build /out/hello /hello
+ENV SHARDINIT_LISTEN=http=:8080
+EXPOSE 8080
+CMD ["/hello"]
+
+FROM base AS shardinit

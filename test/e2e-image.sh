@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# make e2e-image: builds the image on a real Docker engine and runs it.
+#
+# The engine is Debian's docker.io, started by hand with its own data and
+# exec roots, no bridge and no iptables; containers use the host network,
+# so every request goes to 127.0.0.1. No image is pulled: the builder image
+# is assembled here from this machine's Go toolchain, CA certificates and a
+# static busybox, and the build reaches only the Go module proxy.
+# Everything it starts is stopped by PID at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+need() { # need COMMAND PACKAGE
+	command -v "$1" >/dev/null && return
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need dockerd docker.io
+need busybox busybox-static
+need curl curl
+
+work=$(mktemp -d /tmp/shardinit-e2e-image.XXXXXX)
+export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
+docker=/usr/bin/docker # Debian's client, the engine's version
+dockerd_pid=
+
+cleanup() {
+	set +e
+	if [ -n "$dockerd_pid" ]; then
+		$docker rm -f e2e-demo >/dev/null 2>&1
+		kill -TERM "$dockerd_pid" && wait "$dockerd_pid"
+	fi
+	grep -F "$work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+	local deadline=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
+		sleep 0.2
+	done
+}
+
+step "start dockerd (data and exec roots in $work)"
+dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
+	-H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+	--userland-proxy=false >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+wait_for 60 "dockerd to answer" $docker version || { tail -20 "$work/dockerd.log"; exit 1; }
+$docker version --format 'engine {{.Server.Version}}, storage {{.Server.Os}}'
+$docker info --format 'storage driver: {{.Driver}}, cgroup {{.CgroupVersion}}'
+
+step "assemble the builder image (Go $(go env GOVERSION), busybox, CA certificates)"
+root="$work/builder"
+mkdir -p "$root/bin" "$root/tmp" "$root/root"
+chmod 1777 "$root/tmp"
+cp "$(command -v busybox)" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+goroot=$(go env GOROOT)
+tar -c -C "$root" . -C / "${goroot#/}" etc/ssl/certs/ca-certificates.crt |
+	$docker import -c "ENV PATH=$goroot/bin:/bin HOME=/root GOTOOLCHAIN=local" - shardinit-builder:local >/dev/null
+
+step "build the images (legacy builder)"
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+for target in shardinit demo; do
+	tag=shardinit:e2e
+	[ "$target" = demo ] && tag=shardinit-demo:e2e
+	start=$SECONDS
+	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
+		--build-arg VERSION="$version" --target "$target" -t "$tag" . >/dev/null
+	echo "$tag built in $((SECONDS - start))s"
+done
+$docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
+
+step "the shardinit image's configuration"
+config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}}')
+echo "$config"
+[ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $version" ] || fail "unexpected image config: $config"
+out=$($docker run --rm --network host shardinit:e2e 2>&1) && fail "shardinit without a command exited 0"
+echo "without a command: $out"
+case "$out" in *"no command to run"*) ;; *) fail "no clear error without a command" ;; esac
+
+step "run the demo"
+http=$(free_port) health=$(free_port)
+$docker run -d --name e2e-demo --network host \
+	-e SHARDINIT_LISTEN="http=127.0.0.1:$http" -e SHARDINIT_HEALTH_ADDR="127.0.0.1:$health" \
+	-e SHARDINIT_WORKERS=2 -e SHARDINIT_DRAIN_DELAY=1s -e SHARDINIT_STOP_TIMEOUT=5s \
+	shardinit-demo:e2e >/dev/null
+wait_for 30 "/readyz to answer 200 from the host" curl -sf "127.0.0.1:$health/readyz"
+echo "/readyz from the host: $(curl -s "127.0.0.1:$health/readyz")"
+
+pid=$($docker inspect -f '{{.State.Pid}}' e2e-demo)
+nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$pid/status")
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
+echo "shardinit: pid $nspid in the container, uid $uid, command $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+[ "$nspid" = 1 ] || fail "shardinit is pid $nspid in its container, not 1"
+[ "$uid" = 65532 ] || fail "shardinit runs as uid $uid, not 65532"
+workers=$(for _ in $(seq 60); do curl -s "127.0.0.1:$http/"; done | awk '{print $NF}' | sort -u | wc -l)
+echo "60 requests answered by $workers worker PIDs"
+[ "$workers" -eq 2 ] || fail "want answers from 2 workers, got $workers"
+
+step "docker stop: drain, then stop the workers, exit 0"
+start=$(date +%s.%N)
+$docker stop -t 10 e2e-demo >/dev/null
+took=$(echo "$(date +%s.%N) - $start" | bc)
+code=$($docker inspect -f '{{.State.ExitCode}}' e2e-demo)
+printf 'stopped in %.2fs (drain-delay 1s, stop timeout 10s), exit code %s\n' "$took" "$code"
+$docker logs e2e-demo 2>&1 | grep -E 'draining|stopping workers|worker stopped|exiting' | sed 's/^/  /'
+[ "$code" = 0 ] || fail "exit code $code after docker stop"
+[ "$(echo "$took < 10" | bc)" = 1 ] || fail "docker stop took ${took}s: the stop timeout was reached"
+$docker logs e2e-demo 2>&1 | grep -q 'msg=draining' || fail "no drain in the log"
+
+printf '\nPASS e2e-image\n'
