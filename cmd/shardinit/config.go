@@ -27,6 +27,8 @@ type Config struct {
 	Restart       string   `json:"restart"`
 	MaxRestarts   int      `json:"max-restarts"`
 	RestartWindow Duration `json:"restart-window"`
+	RestartSurge  int      `json:"restart-surge"`
+	ReadyTimeout  Duration `json:"ready-timeout"`
 	ReadyOn       string   `json:"ready-on"`
 	MinReady      int      `json:"min-ready"`
 	Watchdog      Duration `json:"watchdog"`
@@ -48,6 +50,8 @@ func defaults() Config {
 		Restart:       "always",
 		MaxRestarts:   5,
 		RestartWindow: Duration(time.Minute),
+		RestartSurge:  1,
+		ReadyTimeout:  Duration(time.Minute),
 		ReadyOn:       "start",
 		StuckTimeout:  Duration(30 * time.Second),
 		OnStuck:       "restart",

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/shardinit/shardinit/internal/testworker"
 	"github.com/shardinit/shardinit/pkg/health"
 )
 
@@ -95,22 +96,30 @@ func value(f *dto.MetricFamily, want ...string) float64 {
 	return -1
 }
 
+// makeReady lets a notify-mode test worker send READY=1.
+func makeReady(t *testing.T, dir string, pid int) {
+	t.Helper()
+	if err := os.WriteFile(testworker.ReadyFile(dir, pid), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // With --ready-on notify, /readyz waits for READY=1 from every worker, and
 // a worker that exits makes it 503 until its successor is ready.
 func TestReadyOnNotify(t *testing.T) {
 	t.Parallel()
-	p := newProbe(t)
-	in, port := startPool(t, start{}, 2, append(p.flag(), "--ready-on", "notify"), "notify")
+	p, dir := newProbe(t), t.TempDir()
+	in, _ := startPool(t, start{}, 2, append(p.flag(), "--ready-on", "notify"), "notify", dir)
 	pids := waitWorkers(t, in, 2, "notify")
 	if code, body := p.code("/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz before READY=1: %d %s, want 503", code, body)
 	}
-	syscall.Kill(pids[0], syscall.SIGUSR2) // READY=1 from one worker
+	makeReady(t, dir, pids[0])
 	eventually(t, 10*time.Second, "one slot ready", func() bool {
 		_, body := p.code("/readyz")
 		return strings.Contains(body, "1 of 2 slots ready")
 	})
-	syscall.Kill(pids[1], syscall.SIGUSR2)
+	makeReady(t, dir, pids[1])
 	p.waitCode("/readyz", http.StatusOK)
 	for _, sl := range p.status().Slots {
 		if sl.Status != "serving" {
@@ -120,11 +129,10 @@ func TestReadyOnNotify(t *testing.T) {
 
 	syscall.Kill(pids[0], syscall.SIGKILL)
 	p.waitCode("/readyz", http.StatusServiceUnavailable)
-	// The successor serves (and so listens for SIGUSR2) but is not ready.
 	var successor int
-	eventually(t, 10*time.Second, "the successor to serve", func() bool {
-		for _, pid := range slotPIDs(t, port, 2) {
-			if pid != pids[0] && pid != pids[1] {
+	eventually(t, 10*time.Second, "a successor", func() bool {
+		for _, pid := range slotsOf(p.status()) {
+			if pid != 0 && pid != pids[0] && pid != pids[1] {
 				successor = pid
 			}
 		}
@@ -133,7 +141,7 @@ func TestReadyOnNotify(t *testing.T) {
 	if code, _ := p.code("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d before the successor is ready, want 503", code)
 	}
-	syscall.Kill(successor, syscall.SIGUSR2)
+	makeReady(t, dir, successor)
 	p.waitCode("/readyz", http.StatusOK)
 }
 

@@ -100,6 +100,10 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		return fmt.Errorf("min-ready %d: must be 0 (every slot) or more", cfg.MinReady)
 	case cfg.Workers > 0 && cfg.MinReady > cfg.Workers:
 		return fmt.Errorf("min-ready %d: more than the %d workers", cfg.MinReady, cfg.Workers)
+	case cfg.RestartSurge < 1:
+		return fmt.Errorf("restart-surge %d: must be 1 or more", cfg.RestartSurge)
+	case cfg.ReadyTimeout <= 0:
+		return fmt.Errorf("ready-timeout %s: must be positive", time.Duration(cfg.ReadyTimeout))
 	case cfg.Watchdog < 0:
 		return fmt.Errorf("watchdog %s: must not be negative", time.Duration(cfg.Watchdog))
 	case cfg.StuckTimeout < 0:
@@ -109,6 +113,7 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		Command: command, Workers: cfg.Workers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
+		RestartSurge: cfg.RestartSurge, ReadyTimeout: time.Duration(cfg.ReadyTimeout),
 		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
 		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,
 		Env: workerBaseEnv(),

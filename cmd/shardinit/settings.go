@@ -57,6 +57,8 @@ var settings = []setting{
 	str("restart", "which worker exits restart the slot: always, on-failure or never", func(c *Config) *string { return &c.Restart }),
 	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
 	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
+	integer("restart-surge", "slots a rolling restart (SIGHUP) replaces at once", func(c *Config) *int { return &c.RestartSurge }),
+	duration("ready-timeout", "how long a rolling restart waits for a successor to be ready before it gives up", func(c *Config) *Duration { return &c.ReadyTimeout }),
 	str("ready-on", "when a worker is ready: start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),
 	integer("min-ready", "slots with a ready worker for /readyz to pass; 0: every slot", func(c *Config) *int { return &c.MinReady }),
 	duration("watchdog", "replace a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC); 0: off", func(c *Config) *Duration { return &c.Watchdog }),

@@ -3,16 +3,54 @@ package testworker
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
 
-// readyOnUSR2 reports readiness only when the test says so.
-func readyOnUSR2(usr2 <-chan os.Signal, _ *atomic.Int64) {
-	<-usr2
-	sdNotify(daemon.SdNotifyReady + "\nSTATUS=serving")
+// readyOnFile reports readiness only once the test creates DIR/ready-<pid>
+// (ReadyFile). A file, unlike a signal, cannot arrive before the worker
+// listens for it.
+func readyOnFile(dir string) func(<-chan os.Signal, *atomic.Int64) {
+	return func(<-chan os.Signal, *atomic.Int64) {
+		if err := waitForFile(dir, ReadyFile(dir, os.Getpid())); err != nil {
+			fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
+			return
+		}
+		sdNotify(daemon.SdNotifyReady + "\nSTATUS=serving")
+	}
+}
+
+// ReadyFile is the file that makes the notify worker pid ready.
+func ReadyFile(dir string, pid int) string {
+	return filepath.Join(dir, "ready-"+strconv.Itoa(pid))
+}
+
+// waitForFile blocks until path exists, watching dir with inotify (the
+// watch is set before the first look, so no creation is missed).
+func waitForFile(dir, path string) error {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("inotify: %w", err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO); err != nil {
+		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if _, err := unix.Read(fd, buf); err != nil && err != unix.EINTR {
+			return fmt.Errorf("read inotify: %w", err)
+		}
+	}
 }
 
 // pingUntilUSR2 is ready at once and pings the watchdog as systemd asks

@@ -7,7 +7,7 @@
 //
 //	http            serve the inherited listeners (listen.Inherited); exit 0 on TERM or INT
 //	systemd         the same, with go-systemd's activation.Listeners()
-//	notify          serve; send READY=1 (go-systemd's daemon.SdNotify) on SIGUSR2
+//	notify DIR      serve; send READY=1 (go-systemd's daemon.SdNotify) once DIR/ready-<pid> exists
 //	watchdog        serve, send READY=1, and WATCHDOG=1 every WATCHDOG_USEC/4 until SIGUSR2
 //	ignore-term     serve, but ignore SIGTERM
 //	sleep           serve nothing, handle no signal (dies of whatever comes)
@@ -63,7 +63,7 @@ func Main(args []string) int {
 	case "systemd":
 		return serve(systemdListeners, nil, syscall.SIGTERM, syscall.SIGINT)
 	case "notify":
-		return serve(inherited, readyOnUSR2, syscall.SIGTERM, syscall.SIGINT)
+		return serve(inherited, readyOnFile(rest[0]), syscall.SIGTERM, syscall.SIGINT)
 	case "watchdog":
 		return serve(inherited, pingUntilUSR2, syscall.SIGTERM, syscall.SIGINT)
 	case "ignore-term":
@@ -128,58 +128,19 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 		i.USR1, i.Pings = usr1.Load(), pings.Load()
 		json.NewEncoder(w).Encode(i)
 	})
-	srv := &http.Server{Handler: mux}
-	fresh := trackFresh(srv)
-	var wg sync.WaitGroup
+	d := &drainer{}
+	srv := &http.Server{Handler: d.wrap(mux)}
+	d.track(srv)
+	var serving sync.WaitGroup
 	for _, l := range ls {
-		wg.Go(func() { srv.Serve(l) })
+		serving.Go(func() { srv.Serve(l) })
 	}
 	if notify != nil {
 		go notify(usr2, &pings)
 	}
 	<-ctx.Done()
-	drain(srv, ls, fresh, &wg)
+	d.drain(srv, ls, &serving)
 	return 0
-}
-
-// drain stops the server without dropping a request. net/http's Shutdown
-// closes any connection whose request it reads after Shutdown began, and a
-// connection accepted just before may not have been read yet; so the
-// listeners close first, then the accepted connections get read, and only
-// then does Shutdown wait for the requests in flight.
-func drain(srv *http.Server, ls []net.Listener, fresh *sync.WaitGroup, serving *sync.WaitGroup) {
-	for _, l := range ls {
-		l.Close()
-	}
-	serving.Wait() // no connection is accepted after this
-	read := make(chan struct{})
-	go func() { fresh.Wait(); close(read) }()
-	select {
-	case <-read:
-	case <-time.After(5 * time.Second):
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
-}
-
-// trackFresh counts the connections accepted whose first request has not
-// been read yet.
-func trackFresh(srv *http.Server) *sync.WaitGroup {
-	var fresh sync.WaitGroup
-	var seen sync.Map
-	srv.ConnState = func(c net.Conn, state http.ConnState) {
-		switch {
-		case state == http.StateNew:
-			seen.Store(c, true)
-			fresh.Add(1)
-		case state != http.StateIdle:
-			if _, ok := seen.LoadAndDelete(c); ok {
-				fresh.Done()
-			}
-		}
-	}
-	return &fresh
 }
 
 func countUSR1(n *atomic.Int64) {

@@ -22,6 +22,9 @@ var (
 	descOverflows     = desc("shardinit_listen_overflows_total", "Connections refused because an accept queue was full, in shardinit's network namespace (ListenOverflows).")
 	descDrops         = desc("shardinit_listen_drops_total", "Connections dropped at a listener, in shardinit's network namespace (ListenDrops).")
 	descStuck         = desc("shardinit_stuck_workers_total", "Workers found stuck: their accept queue did not drain for --stuck-timeout.")
+	descRolls         = desc("shardinit_rolls_total", "Rolling restarts begun (SIGHUP, shardinit restart).")
+	descRollFailures  = desc("shardinit_roll_failures_total", "Successors that did not become ready within --ready-timeout; each ends its rolling restart.")
+	descRolling       = desc("shardinit_rolling", "1 while a rolling restart is under way.")
 	descReady         = desc("shardinit_ready", "1 while /readyz answers 200.")
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
 	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
@@ -31,7 +34,7 @@ var (
 		"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
 		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
 		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
-		"shardinit_build_info"}
+		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling"}
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
@@ -49,7 +52,8 @@ func newCollector(h *Health) prometheus.Collector { return collector{h} }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
-		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo} {
+		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo,
+		descRolls, descRollFailures, descRolling} {
 		ch <- d
 	}
 }
@@ -60,6 +64,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	collectCounters(ch, st.Counters)
 	ch <- gaugeOf(descReady, boolFloat(st.Ready()))
 	ch <- gaugeOf(descDraining, boolFloat(st.Phase != "" && st.Phase != spawn.Running))
+	ch <- gaugeOf(descRolling, boolFloat(st.Rolling))
 	ch <- gaugeOf(descBuildInfo, 1, c.h.opts.Version, runtime.Version())
 	if c.h.opts.Listeners != nil {
 		collectQueues(ch, c.h.opts.Listeners)
@@ -75,6 +80,9 @@ func collectWorkers(ch chan<- prometheus.Metric, st spawn.Status) {
 	for _, sl := range st.Slots {
 		byState[sl.State]++
 		byState[spawn.StateStopping] += len(sl.Retiring)
+		if sl.Successor != 0 {
+			byState[spawn.StateStarting]++
+		}
 	}
 	for _, state := range workerStates {
 		ch <- gaugeOf(descWorkers, float64(byState[state]), state)
@@ -86,6 +94,8 @@ func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descRestarts, float64(c.Restarts))
 	ch <- counterOf(descOrphans, float64(c.OrphansReaped))
 	ch <- counterOf(descStuck, float64(c.StuckWorkers))
+	ch <- counterOf(descRolls, float64(c.Rolls))
+	ch <- counterOf(descRollFailures, float64(c.RollFailures))
 	for _, reason := range exitReasons {
 		ch <- counterOf(descExits, float64(c.Exits[reason]), reason)
 	}

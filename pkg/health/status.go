@@ -3,6 +3,7 @@ package health
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/shardinit/shardinit/pkg/spawn"
@@ -10,7 +11,10 @@ import (
 
 // Report is the JSON that /status answers (and `shardinit status` shows).
 type Report struct {
+	// PID is shardinit's, in its own PID namespace (1 in a container).
+	PID       int              `json:"pid"`
 	Phase     string           `json:"phase"`
+	Rolling   bool             `json:"rolling"`
 	Ready     bool             `json:"ready"`
 	MinReady  int              `json:"min_ready"`
 	Slots     []SlotReport     `json:"slots"`
@@ -28,8 +32,9 @@ type SlotReport struct {
 	Uptime   float64 `json:"uptime_seconds"`
 	LastExit string  `json:"last_exit"`
 	// Status is the worker's last STATUS= message.
-	Status   string `json:"status"`
-	Retiring []int  `json:"retiring,omitempty"`
+	Status    string `json:"status"`
+	Successor int    `json:"successor,omitempty"`
+	Retiring  []int  `json:"retiring,omitempty"`
 }
 
 // ListenerReport is one listener and its sockets.
@@ -49,7 +54,7 @@ type ShardReport struct {
 
 func (h *Health) report(now time.Time) Report {
 	st, _ := h.status()
-	r := Report{Phase: string(st.Phase), Ready: st.Ready(), MinReady: st.MinReady,
+	r := Report{PID: os.Getpid(), Phase: string(st.Phase), Rolling: st.Rolling, Ready: st.Ready(), MinReady: st.MinReady,
 		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
 	for i, sl := range st.Slots {
 		r.Slots[i] = slotReport(sl, now)
@@ -71,7 +76,7 @@ func (h *Health) report(now time.Time) Report {
 
 func slotReport(sl spawn.SlotStatus, now time.Time) SlotReport {
 	r := SlotReport{Slot: sl.Slot, State: sl.State, PID: sl.PID, Generation: sl.Generation,
-		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Retiring: sl.Retiring}
+		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Successor: sl.Successor, Retiring: sl.Retiring}
 	if sl.PID != 0 {
 		r.Uptime = now.Sub(sl.Started).Seconds()
 	}

@@ -51,6 +51,12 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// RestartSurge is how many slots a rolling restart replaces at once.
+	// Default 1.
+	RestartSurge int
+	// ReadyTimeout is how long a rolling restart waits for a successor to
+	// become ready before it gives up on it. Default 1m.
+	ReadyTimeout time.Duration
 	// ReadyOn says when a worker counts as ready. Default ReadyOnStart.
 	ReadyOn ReadyOn
 	// MinReady is how many slots need a ready worker for the pool to be
@@ -94,6 +100,10 @@ func withDefaults(c Config) Config {
 	}
 	if c.RestartWindow <= 0 {
 		c.RestartWindow = time.Minute
+	}
+	c.RestartSurge = max(c.RestartSurge, 1)
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = time.Minute
 	}
 	if c.ReadyOn == "" {
 		c.ReadyOn = ReadyOnStart

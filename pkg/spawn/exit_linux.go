@@ -13,8 +13,20 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	s.counters.Exits[exitReason(w, ws)]++
 	s.changed = true
 	sl, code, how := w.slot, exitCode(ws), describe(ws)
-	if sl.current != w {
+	switch {
+	case w == sl.successor:
+		sl.successor = nil
+		if s.phase == Running || s.phase == Draining {
+			s.abortRoll(sl, "successor exited before it was ready: "+how)
+		}
+		return
+	case w != sl.current:
 		s.log.Info("replaced worker exited", "slot", sl.index, "pid", w.pid, "status", how)
+		return
+	case sl.successor != nil && (s.phase == Running || s.phase == Draining):
+		s.log.Warn("worker exited during its roll; its successor takes over", "slot", sl.index, "pid", w.pid, "status", how)
+		sl.current = nil
+		s.promote(sl, now)
 		return
 	}
 	sl.current = nil

@@ -16,6 +16,9 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 	if s.cfg.ReadyOn == ReadyOnNotify {
 		s.log.Info("worker ready", "slot", w.slot.index, "pid", w.pid)
 	}
+	if w == w.slot.successor {
+		s.promote(w.slot, now)
+	}
 }
 
 // onNote applies an sd_notify message. It belongs to the worker that sent

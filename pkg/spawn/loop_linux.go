@@ -35,6 +35,7 @@ type supervisor struct {
 	giveUpAt    time.Time // Killing ends
 	lastKill    time.Time
 	nextSample  time.Time // of the accept queues, for stuck workers
+	roll        *roll     // a rolling restart in progress
 	nudged      bool      // descendants got the stop signal after the workers left
 	hasChildren bool      // wait4 last saw children
 	exitCode    int
@@ -46,6 +47,7 @@ type supervisor struct {
 type slot struct {
 	index      int
 	current    *worker // nil while the slot waits for a restart
+	successor  *worker // a rolling restart's new worker, until it is ready
 	generation int
 	restarts   int
 	restartAt  time.Time // zero unless a restart is pending
@@ -68,6 +70,8 @@ type worker struct {
 	lastPing   time.Time // last WATCHDOG=1, or readiness
 	stopping   bool      // shardinit asked it to stop
 	killAt     time.Time // a replaced worker's SIGKILL; zero otherwise
+	readyBy    time.Time // a successor's deadline (--ready-timeout)
+	settleAt   time.Time // when a successor counts as ready (--ready-on start)
 }
 
 // events are what wakes the loop besides its timers.
@@ -130,6 +134,8 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 	}
 	for _, w := range s.byPID {
 		earliest(w.killAt)
+		earliest(w.readyBy)
+		earliest(w.settleAt)
 	}
 	switch s.phase {
 	case Running:
@@ -154,6 +160,8 @@ func (s *supervisor) advance(now time.Time) {
 		s.startDue(now)
 		s.checkWatchdogs(now)
 		s.sampleQueues(now)
+		s.checkSuccessors(now)
+		s.stepRoll(now)
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)
 		}
@@ -206,6 +214,8 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 	}
 	switch route(sig) {
 	case reap:
+	case restart:
+		s.requestRestart("received "+SignalName(sig), now)
 	case stop:
 		stopSig := s.cfg.StopSignal
 		if sig == unix.SIGINT {
@@ -248,6 +258,7 @@ func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
 
 func (s *supervisor) enterStopping(now time.Time) {
 	s.phase, s.killAt, s.changed = Stopping, now.Add(s.cfg.StopTimeout), true
+	s.roll = nil
 	for _, sl := range s.slots {
 		sl.restartAt = time.Time{}
 	}

@@ -12,7 +12,8 @@ func (s *supervisor) publish() {
 		return
 	}
 	s.changed = false
-	st := Status{Phase: s.phase, MinReady: s.cfg.MinReady, Slots: make([]SlotStatus, len(s.slots)), Counters: s.counters}
+	st := Status{Phase: s.phase, MinReady: s.cfg.MinReady, Rolling: s.roll != nil,
+		Slots: make([]SlotStatus, len(s.slots)), Counters: s.counters}
 	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
@@ -27,8 +28,11 @@ func (s *supervisor) slotStatus(sl *slot) SlotStatus {
 	} else if !sl.restartAt.IsZero() {
 		ss.State = StateRestarting
 	}
+	if sl.successor != nil {
+		ss.Successor = sl.successor.pid
+	}
 	for pid, w := range s.byPID {
-		if w.slot == sl && w != sl.current {
+		if w.slot == sl && w != sl.current && w != sl.successor {
 			ss.Retiring = append(ss.Retiring, pid)
 		}
 	}

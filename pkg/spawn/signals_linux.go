@@ -40,6 +40,7 @@ type action int
 const (
 	forward action = iota // to every worker's process group
 	stop                  // graceful stop of the whole pool
+	restart               // rolling restart of every slot
 	reap                  // a child changed state
 	ignore                // never forwarded
 )
@@ -54,6 +55,8 @@ func route(sig unix.Signal) action {
 	switch sig {
 	case unix.SIGTERM, unix.SIGINT:
 		return stop
+	case unix.SIGHUP:
+		return restart
 	case unix.SIGCHLD:
 		return reap
 	case unix.SIGPIPE, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS:

@@ -28,7 +28,7 @@ func TestRoute(t *testing.T) {
 		unix.SIGTERM: stop, unix.SIGINT: stop, unix.SIGCHLD: reap,
 		unix.SIGPIPE: ignore, unix.SIGSEGV: ignore, unix.SIGBUS: ignore, unix.SIGFPE: ignore,
 		unix.SIGILL: ignore, unix.SIGTRAP: ignore, unix.SIGSYS: ignore,
-		unix.SIGHUP: forward, unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, 40: forward,
+		unix.SIGHUP: restart, unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, 40: forward,
 	} {
 		if got := route(sig); got != want {
 			t.Errorf("route(%s) = %d, want %d", SignalName(sig), got, want)

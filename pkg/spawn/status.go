@@ -27,6 +27,8 @@ type Status struct {
 	Phase Phase
 	// MinReady is how many ready slots make the pool ready.
 	MinReady int
+	// Rolling says that a rolling restart is under way.
+	Rolling  bool
 	Slots    []SlotStatus
 	Counters Counters
 }
@@ -49,6 +51,9 @@ type SlotStatus struct {
 	LastExit string
 	// Status is the worker's last STATUS= message.
 	Status string
+	// Successor is the PID of a rolling restart's new worker that is not
+	// ready yet; 0 if none.
+	Successor int
 	// Retiring lists replaced workers that are still stopping.
 	Retiring []int
 }
@@ -56,6 +61,9 @@ type SlotStatus struct {
 // Counters are totals since shardinit started.
 type Counters struct {
 	Starts, Restarts, OrphansReaped, StuckWorkers uint64
+	// Rolls counts rolling restarts begun; RollFailures the slots whose
+	// successor did not become ready (each ends its roll).
+	Rolls, RollFailures uint64
 	// Exits by reason: "stopped" (asked to by shardinit), "clean" (exit 0),
 	// "error" (non-zero exit), "signal" (killed by a signal).
 	Exits map[string]uint64

@@ -14,10 +14,24 @@ import (
 // stays valid even after shardinit's binary was replaced on disk.
 const selfExe = "/proc/self/exe"
 
-// start launches a new worker for sl (through the exec stage); it becomes
-// the slot's current worker.
+// start launches a new worker for sl; it becomes the slot's current one.
 func (s *supervisor) start(sl *slot, now time.Time) {
 	sl.restartAt, sl.backlog = time.Time{}, backlog{}
+	w, err := s.spawn(sl, now)
+	if err != nil {
+		s.log.Error("start worker", "slot", sl.index, "err", err)
+		s.afterExit(sl, 1, "not started: "+err.Error(), now)
+		return
+	}
+	sl.current = w
+	if s.cfg.ReadyOn == ReadyOnStart {
+		s.markReady(w, now)
+	}
+}
+
+// spawn forks the exec stage, which becomes a worker of sl, and registers
+// it; where it goes in the slot is the caller's business.
+func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 	fds := s.cfg.Sockets(sl.index)
 	files := []uintptr{0, 1, 2}
 	for _, fd := range fds {
@@ -33,13 +47,11 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
-		s.log.Error("start worker", "slot", sl.index, "err", fmt.Errorf("fork/exec %s: %w", selfExe, err))
-		s.afterExit(sl, 1, "not started: "+err.Error(), now)
-		return
+		return nil, fmt.Errorf("fork/exec %s: %w", selfExe, err)
 	}
 	sl.generation++
 	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now}
-	sl.current, s.byPID[pid] = w, w
+	s.byPID[pid] = w
 	s.counters.Starts++
 	if sl.generation > 1 {
 		sl.restarts++
@@ -47,9 +59,7 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 	}
 	s.changed = true
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
-	if s.cfg.ReadyOn == ReadyOnStart {
-		s.markReady(w, now)
-	}
+	return w, nil
 }
 
 func (s *supervisor) workerEnv(slot, sockets int) []string {
@@ -80,6 +90,11 @@ func (s *supervisor) socketNames(n int) []string {
 func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 	old := sl.current
 	s.log.Warn("replacing worker", "slot", sl.index, "pid", old.pid, "reason", why)
+	if sl.successor != nil {
+		// A roll already started one: it takes over now, ready or not.
+		s.promote(sl, now)
+		return
+	}
 	s.start(sl, now)
 	s.retire(old, now)
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shardinit/shardinit/pkg/health"
+)
+
+// readyWatch asks /readyz again and again until finished, and counts the
+// answers that were not 200.
+type readyWatch struct {
+	asked, bad atomic.Int64
+	stop       chan struct{}
+	done       sync.WaitGroup
+}
+
+func watchReady(t *testing.T, p probe) *readyWatch {
+	w := &readyWatch{stop: make(chan struct{})}
+	w.done.Go(func() {
+		for {
+			select {
+			case <-w.stop:
+				return
+			default:
+			}
+			if code, _ := p.code("/readyz"); code != http.StatusOK {
+				w.bad.Add(1)
+			}
+			w.asked.Add(1)
+		}
+	})
+	t.Cleanup(w.finish)
+	return w
+}
+
+func (w *readyWatch) finish() {
+	select {
+	case <-w.stop:
+	default:
+		close(w.stop)
+	}
+	w.done.Wait()
+}
+
+// settled reports whether /status shows no roll, no successor and no
+// worker still stopping, with every slot's PID different from before.
+func settled(r health.Report, before map[int]int) bool {
+	if r.Rolling {
+		return false
+	}
+	for _, sl := range r.Slots {
+		if sl.PID == 0 || sl.PID == before[sl.Slot] || sl.Successor != 0 || len(sl.Retiring) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func slotsOf(r health.Report) map[int]int {
+	m := map[int]int{}
+	for _, sl := range r.Slots {
+		m[sl.Slot] = sl.PID
+	}
+	return m
+}
+
+// SIGHUP rolls every worker under continuous load, with and without
+// keep-alive, without a failed request, and /readyz stays 200; ten times.
+func TestRollingRestartUnderLoad(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in, port := startPool(t, start{}, 4, p.flag(), "http")
+	p.waitCode("/readyz", http.StatusOK)
+	l := startLoad(t, port, 4, 2*time.Minute)
+	ready := watchReady(t, p)
+	began := time.Now()
+	for i := range 10 {
+		before := slotsOf(p.status())
+		in.signal(syscall.SIGHUP)
+		eventually(t, 30*time.Second, fmt.Sprintf("roll %d to replace all 4 workers", i+1), func() bool {
+			return settled(p.status(), before)
+		})
+	}
+	took := time.Since(began)
+	l.finish()
+	ready.finish()
+	t.Logf("10 rolls of 4 workers in %s under load: %s; /readyz asked %d times, %d not 200",
+		took.Round(time.Millisecond), l, ready.asked.Load(), ready.bad.Load())
+	if l.failed.Load() > 0 || l.ok.Load() == 0 {
+		t.Errorf("load during the rolls: %s, want none failed", l)
+	}
+	if ready.bad.Load() > 0 {
+		t.Errorf("/readyz was not 200 %d of %d times during the rolls", ready.bad.Load(), ready.asked.Load())
+	}
+	if rolls := value(p.metrics()["shardinit_rolls_total"]); rolls != 10 {
+		t.Errorf("shardinit_rolls_total = %v, want 10", rolls)
+	}
+	in.stopCleanly()
+}
+
+// startNotifyPool starts n workers that are ready only once told (a file
+// in dir, see makeReady), and tells them.
+func startNotifyPool(t *testing.T, p probe, dir string, n int, flags ...string) (*instance, int) {
+	t.Helper()
+	in, port := startPool(t, start{}, n, append(append(p.flag(), "--ready-on", "notify"), flags...), "notify", dir)
+	for _, pid := range waitWorkers(t, in, n, "notify") {
+		makeReady(t, dir, pid)
+	}
+	p.waitCode("/readyz", http.StatusOK)
+	return in, port
+}
+
+// A successor that never becomes ready aborts the roll: the old workers
+// keep serving, and no request fails.
+func TestRollAbortsWhenSuccessorNeverReady(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in, port := startNotifyPool(t, p, t.TempDir(), 2, "--ready-timeout", "1s")
+	before := slotsOf(p.status())
+	l := startLoad(t, port, 2, time.Minute)
+	ready := watchReady(t, p)
+	in.signal(syscall.SIGHUP)
+	eventually(t, 15*time.Second, "the roll to fail and end", func() bool {
+		r := p.status()
+		return value(p.metrics()["shardinit_roll_failures_total"]) == 1 && !r.Rolling && r.Slots[0].Successor == 0
+	})
+	l.finish()
+	ready.finish()
+	if after := slotsOf(p.status()); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("workers changed from %v to %v, want the old ones kept", before, after)
+	}
+	if l.failed.Load() > 0 || ready.bad.Load() > 0 {
+		t.Errorf("during the failed roll: %s; /readyz not 200 %d times", l, ready.bad.Load())
+	}
+	if !strings.Contains(in.log.String(), "rolling restart aborted") {
+		t.Errorf("the log does not say the roll was aborted")
+	}
+	in.stopCleanly()
+}
+
+// A second SIGHUP during a roll starts it over, and never gives a slot two
+// successors.
+func TestSecondRestartDuringRoll(t *testing.T) {
+	t.Parallel()
+	p, dir := newProbe(t), t.TempDir()
+	in, _ := startNotifyPool(t, p, dir, 2)
+	before := slotsOf(p.status())
+	successorOf := func(slot int) (pid int) {
+		eventually(t, 10*time.Second, fmt.Sprintf("a successor in slot %d", slot), func() bool {
+			pid = p.status().Slots[slot].Successor
+			return pid != 0
+		})
+		return pid
+	}
+	in.signal(syscall.SIGHUP)
+	first := successorOf(0)
+	in.signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "the roll to start over", func() bool {
+		return strings.Contains(in.log.String(), "rolling restart starts over")
+	})
+	r := p.status()
+	if r.Slots[0].Successor != first || r.Slots[1].Successor != 0 {
+		t.Errorf("after the second SIGHUP: successors %d and %d, want %d and none", r.Slots[0].Successor, r.Slots[1].Successor, first)
+	}
+	if n := len(childrenOf(in.cmd.Process.Pid)); n != 3 {
+		t.Errorf("shardinit has %d children, want 3 (2 workers, 1 successor)", n)
+	}
+	makeReady(t, dir, first)
+	makeReady(t, dir, successorOf(1))
+	eventually(t, 15*time.Second, "both slots rolled", func() bool { return settled(p.status(), before) })
+	if fails := value(p.metrics()["shardinit_roll_failures_total"]); fails != 0 {
+		t.Errorf("shardinit_roll_failures_total = %v, want 0", fails)
+	}
+	in.stopCleanly()
+}

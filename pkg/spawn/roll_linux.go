@@ -1,0 +1,134 @@
+package spawn
+
+import (
+	"slices"
+	"time"
+)
+
+// roll is a rolling restart in progress: each slot in turn gets a
+// successor on its own sockets, which takes over once it is ready.
+type roll struct {
+	pending []int // slots that still need a successor, in order
+	started time.Time
+	failed  bool
+}
+
+// requestRestart begins a rolling restart of every slot. Asked again
+// during one, it starts over from the current state: a slot whose
+// successor is already on its way keeps it (never two for one slot), every
+// other slot is rolled again.
+func (s *supervisor) requestRestart(why string, now time.Time) {
+	if s.phase != Running {
+		s.log.Info("restart ignored while stopping", "reason", why)
+		return
+	}
+	pending := make([]int, 0, len(s.slots))
+	for _, sl := range s.slots {
+		if sl.successor == nil {
+			pending = append(pending, sl.index)
+		}
+	}
+	if s.roll != nil {
+		s.log.Info("rolling restart starts over", "reason", why, "slots", len(pending))
+	} else {
+		s.log.Info("rolling restart", "reason", why, "slots", len(s.slots), "surge", s.cfg.RestartSurge)
+	}
+	s.roll = &roll{pending: pending, started: now}
+	s.counters.Rolls++
+	s.changed = true
+}
+
+// stepRoll starts successors while fewer than --restart-surge slots are
+// rolling, and ends the roll when every slot has been rolled.
+func (s *supervisor) stepRoll(now time.Time) {
+	if s.roll == nil {
+		return
+	}
+	for len(s.roll.pending) > 0 && s.rolling() < s.cfg.RestartSurge {
+		sl := s.slots[s.roll.pending[0]]
+		s.roll.pending = s.roll.pending[1:]
+		if sl.current == nil {
+			continue // waiting for a restart: its next worker is new anyway
+		}
+		s.startSuccessor(sl, now)
+	}
+	if len(s.roll.pending) == 0 && s.rolling() == 0 {
+		if !s.roll.failed {
+			s.log.Info("rolling restart done", "took", now.Sub(s.roll.started).Round(time.Millisecond))
+		}
+		s.roll, s.changed = nil, true
+	}
+}
+
+func (s *supervisor) rolling() int {
+	n := 0
+	for _, sl := range s.slots {
+		if sl.successor != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// startSettle is how long a roll's successor must run, with --ready-on
+// start, before it takes over: long enough to catch a new version that
+// crashes as it starts (the roll then stops and the old workers serve on),
+// and it paces the roll slot by slot instead of replacing every worker at
+// once.
+const startSettle = time.Second
+
+func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
+	w, err := s.spawn(sl, now)
+	if err != nil {
+		s.abortRoll(sl, "successor not started: "+err.Error())
+		return
+	}
+	sl.successor = w
+	if s.cfg.ReadyOn == ReadyOnStart {
+		w.settleAt = now.Add(startSettle)
+	} else {
+		w.readyBy = now.Add(s.cfg.ReadyTimeout)
+	}
+}
+
+// promote makes sl's ready successor its current worker and asks the
+// predecessor to stop.
+func (s *supervisor) promote(sl *slot, now time.Time) {
+	old, w := sl.current, sl.successor
+	sl.current, sl.successor, sl.backlog, s.changed = w, nil, backlog{}, true
+	w.readyBy, w.settleAt = time.Time{}, time.Time{}
+	if old != nil {
+		s.log.Info("worker replaced", "slot", sl.index, "pid", w.pid, "predecessor", old.pid)
+		s.retire(old, now)
+	}
+}
+
+// checkSuccessors promotes successors that have settled (--ready-on
+// start) and aborts the roll when one is not ready in time.
+func (s *supervisor) checkSuccessors(now time.Time) {
+	for _, sl := range s.slots {
+		w := sl.successor
+		switch {
+		case w == nil:
+		case !w.settleAt.IsZero() && !now.Before(w.settleAt):
+			s.markReady(w, now)
+		case !w.readyBy.IsZero() && !now.Before(w.readyBy):
+			s.retire(w, now)
+			sl.successor = nil
+			s.abortRoll(sl, "successor not ready within "+s.cfg.ReadyTimeout.String())
+		}
+	}
+}
+
+// abortRoll stops the roll after a failed slot; the workers still running
+// keep serving, and successors already on their way may finish.
+func (s *supervisor) abortRoll(sl *slot, why string) {
+	s.counters.RollFailures++
+	s.changed = true
+	if s.roll == nil {
+		return
+	}
+	s.log.Error("rolling restart aborted: the previous worker keeps serving", "slot", sl.index,
+		"reason", why, "slots_left", len(s.roll.pending))
+	s.roll.pending, s.roll.failed = slices.Delete(s.roll.pending, 0, len(s.roll.pending)), true
+}
