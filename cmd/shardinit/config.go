@@ -27,6 +27,8 @@ type Config struct {
 	Restart       string   `json:"restart"`
 	MaxRestarts   int      `json:"max-restarts"`
 	RestartWindow Duration `json:"restart-window"`
+	SignalMap     string   `json:"signal-map"`
+	SuccessCodes  []int    `json:"success-exit-codes,omitempty"`
 	RestartSurge  int      `json:"restart-surge"`
 	ReadyTimeout  Duration `json:"ready-timeout"`
 	ReadyOn       string   `json:"ready-on"`

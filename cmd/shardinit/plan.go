@@ -87,6 +87,15 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if cfg.MaxRestarts < 0 {
 		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
 	}
+	signals, err := spawn.ParseSignalMap(cfg.SignalMap)
+	if err != nil {
+		return err
+	}
+	for _, code := range cfg.SuccessCodes {
+		if code < 0 || code > 255 {
+			return fmt.Errorf("success-exit-codes: %d is not an exit code (0-255)", code)
+		}
+	}
 	readyOn, err := spawn.ParseReadyOn(cfg.ReadyOn)
 	if err != nil {
 		return err
@@ -113,6 +122,7 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		Command: command, Workers: cfg.Workers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
+		Signals: signals, SuccessCodes: cfg.SuccessCodes,
 		RestartSurge: cfg.RestartSurge, ReadyTimeout: time.Duration(cfg.ReadyTimeout),
 		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
 		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,

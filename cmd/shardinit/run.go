@@ -40,8 +40,13 @@ func runPool(c *cli.Context, command []string) error {
 	p.pool.Sockets, p.pool.SocketNames, p.pool.Queued = set.FDs, set.Names(), set.Queued
 
 	var pool *spawn.Pool
+	restartSignal := ""
+	if sig := p.pool.Signals.RestartSignal(); sig != 0 {
+		restartSignal = spawn.SignalName(sig)
+	}
 	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
-		Alive: func(ctx context.Context) error { return pool.Alive(ctx) }})
+		RestartSignal: restartSignal,
+		Alive:         func(ctx context.Context) error { return pool.Alive(ctx) }})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,12 @@ var settings = []setting{
 	str("restart", "which worker exits restart the slot: always, on-failure or never", func(c *Config) *string { return &c.Restart }),
 	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
 	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
+	str("signal-map", "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, forward, forward:SIG, ignore)", func(c *Config) *string { return &c.SignalMap }),
+	{
+		flag: &cli.IntSliceFlag{Name: "success-exit-codes", EnvVars: envOf("success-exit-codes"),
+			Usage: "exit `CODES` that count as clean, like 0 (repeatable or comma-separated; e.g. 143 for a server that dies of SIGTERM)"},
+		apply: func(c *cli.Context, cfg *Config) { cfg.SuccessCodes = c.IntSlice("success-exit-codes") },
+	},
 	integer("restart-surge", "slots a rolling restart (SIGHUP) replaces at once", func(c *Config) *int { return &c.RestartSurge }),
 	duration("ready-timeout", "how long a rolling restart waits for a successor to be ready before it gives up", func(c *Config) *Duration { return &c.ReadyTimeout }),
 	str("ready-on", "when a worker is ready: start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),

@@ -39,6 +39,9 @@ type Options struct {
 	Listeners *listen.Set
 	// Version is reported in shardinit_build_info.
 	Version string
+	// RestartSignal names the signal that rolls the workers ("SIGHUP"),
+	// for `shardinit restart`; "" if none does.
+	RestartSignal string
 }
 
 // Health holds the last state the supervisor reported.

@@ -12,13 +12,15 @@ import (
 // Report is the JSON that /status answers (and `shardinit status` shows).
 type Report struct {
 	// PID is shardinit's, in its own PID namespace (1 in a container).
-	PID       int              `json:"pid"`
-	Phase     string           `json:"phase"`
-	Rolling   bool             `json:"rolling"`
-	Ready     bool             `json:"ready"`
-	MinReady  int              `json:"min_ready"`
-	Slots     []SlotReport     `json:"slots"`
-	Listeners []ListenerReport `json:"listeners"`
+	PID     int    `json:"pid"`
+	Phase   string `json:"phase"`
+	Rolling bool   `json:"rolling"`
+	// RestartSignal is what `shardinit restart` sends to PID.
+	RestartSignal string           `json:"restart_signal,omitempty"`
+	Ready         bool             `json:"ready"`
+	MinReady      int              `json:"min_ready"`
+	Slots         []SlotReport     `json:"slots"`
+	Listeners     []ListenerReport `json:"listeners"`
 }
 
 // SlotReport is one worker slot.
@@ -54,7 +56,8 @@ type ShardReport struct {
 
 func (h *Health) report(now time.Time) Report {
 	st, _ := h.status()
-	r := Report{PID: os.Getpid(), Phase: string(st.Phase), Rolling: st.Rolling, Ready: st.Ready(), MinReady: st.MinReady,
+	r := Report{PID: os.Getpid(), Phase: string(st.Phase), Rolling: st.Rolling, RestartSignal: h.opts.RestartSignal,
+		Ready: st.Ready(), MinReady: st.MinReady,
 		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
 	for i, sl := range st.Slots {
 		r.Slots[i] = slotReport(sl, now)

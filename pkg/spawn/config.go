@@ -51,6 +51,12 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// Signals says what each signal shardinit receives does. Default
+	// DefaultSignalMap().
+	Signals SignalMap
+	// SuccessCodes are exit codes that count as a clean exit, like 0: for
+	// --restart on-failure, for shardinit's own exit code, and in metrics.
+	SuccessCodes []int
 	// RestartSurge is how many slots a rolling restart replaces at once.
 	// Default 1.
 	RestartSurge int
@@ -100,6 +106,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.RestartWindow <= 0 {
 		c.RestartWindow = time.Minute
+	}
+	if c.Signals == nil {
+		c.Signals = DefaultSignalMap()
 	}
 	c.RestartSurge = max(c.RestartSurge, 1)
 	if c.ReadyTimeout <= 0 {

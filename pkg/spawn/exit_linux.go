@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -10,9 +11,9 @@ import (
 // onExit handles the end of worker w.
 func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	delete(s.byPID, w.pid)
-	s.counters.Exits[exitReason(w, ws)]++
+	sl, code, how := w.slot, s.effectiveCode(ws), describe(ws)
+	s.counters.Exits[exitReason(w, ws, code)]++
 	s.changed = true
-	sl, code, how := w.slot, exitCode(ws), describe(ws)
 	switch {
 	case w == sl.successor:
 		sl.successor = nil
@@ -44,15 +45,25 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	s.afterExit(sl, code, how, now)
 }
 
+// effectiveCode is the exit code in the shell's terms, with the codes of
+// --success-exit-codes read as 0.
+func (s *supervisor) effectiveCode(ws unix.WaitStatus) int {
+	code := exitCode(ws)
+	if slices.Contains(s.cfg.SuccessCodes, code) {
+		return 0
+	}
+	return code
+}
+
 // exitReason labels an exit for the metrics.
-func exitReason(w *worker, ws unix.WaitStatus) string {
+func exitReason(w *worker, ws unix.WaitStatus, code int) string {
 	switch {
 	case w.stopping:
 		return "stopped"
+	case code == 0:
+		return "clean"
 	case ws.Signaled():
 		return "signal"
-	case ws.ExitStatus() == 0:
-		return "clean"
 	}
 	return "error"
 }

@@ -212,7 +212,8 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 		s.counters.Signals[SignalName(sig)]++
 		s.changed = true
 	}
-	switch route(sig) {
+	r := s.cfg.Signals.route(sig)
+	switch r.action {
 	case reap:
 	case restart:
 		s.requestRestart("received "+SignalName(sig), now)
@@ -226,9 +227,13 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 	case ignore:
 		s.log.Debug("signal not forwarded", "signal", SignalName(sig))
 	case forward:
-		s.log.Debug("forwarding signal", "signal", SignalName(sig), "workers", s.live())
+		as := sig
+		if r.As != 0 {
+			as = r.As
+		}
+		s.log.Debug("forwarding signal", "signal", SignalName(sig), "as", SignalName(as), "workers", s.live())
 		for _, w := range s.byPID {
-			s.signal(w, sig)
+			s.signal(w, as)
 		}
 	}
 }

@@ -37,5 +37,17 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	return syscall.Signal(n), nil
 }
 
+// SignalMap needs Linux's signals.
+type SignalMap map[syscall.Signal]struct{}
+
+// RestartSignal is none where workers cannot be supervised.
+func (SignalMap) RestartSignal() syscall.Signal { return 0 }
+
+// DefaultSignalMap is empty where workers cannot be supervised.
+func DefaultSignalMap() SignalMap { return SignalMap{} }
+
+// ParseSignalMap fails where workers cannot be supervised.
+func ParseSignalMap(string) (SignalMap, error) { return nil, ErrNotSupported }
+
 // SignalName is the signal's number where names are not known.
 func SignalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int(sig)) }

@@ -34,37 +34,6 @@ func catchable() []os.Signal {
 	return sigs
 }
 
-// action is what the supervisor does with a signal it receives.
-type action int
-
-const (
-	forward action = iota // to every worker's process group
-	stop                  // graceful stop of the whole pool
-	restart               // rolling restart of every slot
-	reap                  // a child changed state
-	ignore                // never forwarded
-)
-
-// route is the default signal map.
-//
-// SIGPIPE is never forwarded: shardinit gets one whenever its own log write
-// hits a closed pipe, and passing it on would kill healthy workers. Fault
-// signals (SEGV, BUS, FPE, ILL, TRAP, SYS) are meant for the process that
-// faulted, never for a pool of workers.
-func route(sig unix.Signal) action {
-	switch sig {
-	case unix.SIGTERM, unix.SIGINT:
-		return stop
-	case unix.SIGHUP:
-		return restart
-	case unix.SIGCHLD:
-		return reap
-	case unix.SIGPIPE, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGSYS:
-		return ignore
-	}
-	return forward
-}
-
 // sigrtmin is the first real-time signal that programs may use (glibc keeps
 // 32 and 33 for itself).
 const sigrtmin = 34

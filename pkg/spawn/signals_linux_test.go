@@ -23,15 +23,43 @@ func TestParseSignal(t *testing.T) {
 	}
 }
 
-func TestRoute(t *testing.T) {
+func TestDefaultSignalMap(t *testing.T) {
+	m := DefaultSignalMap()
 	for sig, want := range map[unix.Signal]action{
-		unix.SIGTERM: stop, unix.SIGINT: stop, unix.SIGCHLD: reap,
+		unix.SIGTERM: stop, unix.SIGINT: stop, unix.SIGCHLD: reap, unix.SIGHUP: restart,
 		unix.SIGPIPE: ignore, unix.SIGSEGV: ignore, unix.SIGBUS: ignore, unix.SIGFPE: ignore,
 		unix.SIGILL: ignore, unix.SIGTRAP: ignore, unix.SIGSYS: ignore,
-		unix.SIGHUP: restart, unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, 40: forward,
+		unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, unix.SIGTTIN: forward, 40: forward,
 	} {
-		if got := route(sig); got != want {
+		if got := m.route(sig).action; got != want {
 			t.Errorf("route(%s) = %d, want %d", SignalName(sig), got, want)
+		}
+	}
+}
+
+func TestParseSignalMap(t *testing.T) {
+	m, err := ParseSignalMap("HUP=forward,USR2=restart,QUIT=forward:TERM,9=ignore")
+	if err == nil {
+		t.Fatalf("mapping KILL: got no error, map %v", m)
+	}
+	m, err = ParseSignalMap("HUP=forward, USR2=restart,QUIT=forward:TERM,WINCH=ignore,SIGINT=forward:SIGINT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sig, want := range map[unix.Signal]Route{
+		unix.SIGHUP: {action: forward}, unix.SIGUSR2: {action: restart}, unix.SIGQUIT: {action: forward, As: unix.SIGTERM},
+		unix.SIGWINCH: {action: ignore}, unix.SIGTERM: {action: stop}, unix.SIGINT: {action: forward, As: unix.SIGINT},
+	} {
+		if got := m.route(sig); got != want {
+			t.Errorf("route(%s) = %+v, want %+v", SignalName(sig), got, want)
+		}
+	}
+	if got, want := m.String(), "HUP=forward,INT=forward:INT,QUIT=forward:TERM,TERM=stop,USR2=restart,WINCH=ignore"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"HUP", "HUP=explode", "NOPE=stop", "PIPE=stop", "CHLD=forward", "STOP=ignore", "URG=stop", "QUIT=forward:NOPE"} {
+		if _, err := ParseSignalMap(bad); err == nil {
+			t.Errorf("ParseSignalMap(%q): got no error", bad)
 		}
 	}
 }
