@@ -27,6 +27,7 @@ type Config struct {
 	Restart       string   `json:"restart"`
 	MaxRestarts   int      `json:"max-restarts"`
 	RestartWindow Duration `json:"restart-window"`
+	User          string   `json:"user"`
 	SignalMap     string   `json:"signal-map"`
 	SuccessCodes  []int    `json:"success-exit-codes,omitempty"`
 	RestartSurge  int      `json:"restart-surge"`

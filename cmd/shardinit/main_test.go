@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 			launchMasked(os.Args[2:])
 		case "launch-in-cgroup":
 			launchInCgroup(os.Args[2], os.Args[3:])
+		case "launch-in-netns":
+			launchInNetns(os.Args[2:])
 		}
 	}
 	// Race-built processes sleep a second on exit by default; the test's

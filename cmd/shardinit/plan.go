@@ -87,6 +87,10 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if cfg.MaxRestarts < 0 {
 		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
 	}
+	cred, err := parseUser(cfg.User)
+	if err != nil {
+		return err
+	}
 	signals, err := spawn.ParseSignalMap(cfg.SignalMap)
 	if err != nil {
 		return err
@@ -122,7 +126,7 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		Command: command, Workers: cfg.Workers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
-		Signals: signals, SuccessCodes: cfg.SuccessCodes,
+		Signals: signals, SuccessCodes: cfg.SuccessCodes, Credential: cred,
 		RestartSurge: cfg.RestartSurge, ReadyTimeout: time.Duration(cfg.ReadyTimeout),
 		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
 		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,

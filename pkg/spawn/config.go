@@ -51,6 +51,9 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// Credential, when set, is the user, group and (no) supplementary
+	// groups the workers run as. Default: shardinit's own.
+	Credential *syscall.Credential
 	// Signals says what each signal shardinit receives does. Default
 	// DefaultSignalMap().
 	Signals SignalMap

@@ -44,7 +44,7 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 		// Each worker leads its own process group, so that a forwarded
 		// signal reaches the children it started too; Pdeathsig ends it if
 		// shardinit dies without stopping it.
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: s.cfg.Credential},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fork/exec %s: %w", selfExe, err)

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// parseUser reads --user as UID|NAME[:GID|GROUP] into the credentials
+// workers run with, supplementary groups dropped. Without a group it is
+// the user's primary group, or the UID's number when the user has no
+// passwd entry (never root's group by accident).
+func parseUser(s string) (*syscall.Credential, error) {
+	if s == "" {
+		return nil, nil
+	}
+	name, group, hasGroup := strings.Cut(s, ":")
+	uid, primary, err := lookupUser(name)
+	if err != nil {
+		return nil, err
+	}
+	gid := primary
+	if hasGroup {
+		if gid, err = lookupGroup(group); err != nil {
+			return nil, err
+		}
+	}
+	if euid := os.Geteuid(); euid != 0 && uint32(euid) != uid {
+		return nil, fmt.Errorf("user %q: shardinit runs as uid %d and cannot start workers as uid %d (run it as root, or leave --user out)", s, euid, uid)
+	}
+	return &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}, nil
+}
+
+func lookupUser(name string) (uid, gid uint32, err error) {
+	if n, err := strconv.ParseUint(name, 10, 32); err == nil {
+		uid, gid = uint32(n), uint32(n)
+		if u, err := user.LookupId(name); err == nil {
+			if g, err := strconv.ParseUint(u.Gid, 10, 32); err == nil {
+				gid = uint32(g)
+			}
+		}
+		return uid, gid, nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %q: %v", name, err)
+	}
+	n, _ := strconv.ParseUint(u.Uid, 10, 32)
+	g, _ := strconv.ParseUint(u.Gid, 10, 32)
+	return uint32(n), uint32(g), nil
+}
+
+func lookupGroup(name string) (uint32, error) {
+	if n, err := strconv.ParseUint(name, 10, 32); err == nil {
+		return uint32(n), nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, fmt.Errorf("group %q: %v", name, err)
+	}
+	n, _ := strconv.ParseUint(g.Gid, 10, 32)
+	return uint32(n), nil
+}
