@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Checks the chart and the plain manifests; CI can run it as is.
+#
+#  - helm lint --strict with the defaults and with every deploy/values/*.yaml
+#    but bad-*.yaml, and helm template of each;
+#  - every deploy/values/bad-*.yaml must fail helm template with the error
+#    its "# expect:" line names;
+#  - when a shardinit binary is at hand ($SHARDINIT, else bin/shardinit), the
+#    shardinit.yaml of every rendering must pass `shardinit check` (the same
+#    strict parser the container runs);
+#  - deploy/render.sh --check: deploy/k8s equals the default rendering.
+#
+# Needs helm (v3) on PATH, or in $(go env GOPATH)/bin, or named by $HELM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+chart=deploy/helm/shardinit
+helm=${HELM:-}
+if [ -z "$helm" ]; then
+	if command -v helm >/dev/null; then
+		helm=helm
+	elif command -v go >/dev/null && [ -x "$(go env GOPATH)/bin/helm" ]; then
+		helm="$(go env GOPATH)/bin/helm"
+	else
+		echo "check: helm not found (go install helm.sh/helm/v3/cmd/helm@v3.22.0)" >&2
+		exit 1
+	fi
+fi
+export HELM=$helm
+shardinit=${SHARDINIT:-bin/shardinit}
+[ -x "$shardinit" ] || shardinit=
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+fail() { echo "FAIL: $*" >&2; failed=1; }
+
+# config NAME ARGS... renders shardinit.yaml and has shardinit check it.
+config() {
+	local name=$1
+	shift
+	[ -n "$shardinit" ] || return 0
+	# The ConfigMap's one key is a block scalar indented by four spaces.
+	"$helm" template shardinit "$chart" "$@" --show-only templates/configmap.yaml |
+		sed -n '/^  shardinit.yaml: |$/,$p' | sed -e '1d' -e 's/^    //' >"$tmp/$name.yaml"
+	if ! "$shardinit" check --config "$tmp/$name.yaml" -- "$shardinit" version >"$tmp/$name.out" 2>&1; then
+		cat "$tmp/$name.out" >&2
+		fail "$name: shardinit check rejects the rendered shardinit.yaml"
+	fi
+}
+
+good=("")
+for f in deploy/values/*.yaml; do
+	case "$(basename "$f")" in bad-*) ;; *) good+=("$f") ;; esac
+done
+for f in "${good[@]}"; do
+	args=()
+	[ -n "$f" ] && args=(-f "$f")
+	name=$(basename "${f:-defaults}" .yaml)
+	if ! "$helm" lint --strict "${args[@]}" "$chart" >"$tmp/lint.out" 2>&1; then
+		cat "$tmp/lint.out" >&2
+		fail "$name: helm lint --strict"
+	elif ! "$helm" template shardinit "$chart" "${args[@]}" >/dev/null 2>"$tmp/template.err"; then
+		cat "$tmp/template.err" >&2
+		fail "$name: helm template"
+	else
+		config "$name" "${args[@]}"
+		echo "ok   $name"
+	fi
+done
+
+for f in deploy/values/bad-*.yaml; do
+	want=$(sed -n 's/^# expect: //p' "$f")
+	if [ -z "$want" ]; then
+		fail "$f has no '# expect:' line"
+	elif "$helm" template shardinit "$chart" -f "$f" >/dev/null 2>"$tmp/bad.err"; then
+		fail "$f: helm template accepted it"
+	elif ! grep -qF -- "$want" "$tmp/bad.err"; then
+		cat "$tmp/bad.err" >&2
+		fail "$f: the error does not say: $want"
+	else
+		echo "ok   $(basename "$f" .yaml) rejected: $want"
+	fi
+done
+
+[ -n "$shardinit" ] || echo "note: no shardinit binary (bin/shardinit or \$SHARDINIT): rendered configs not checked"
+deploy/render.sh --check || failed=1
+exit $failed

@@ -1,0 +1,161 @@
+{{/*
+The chart name, or nameOverride. 63 characters: the DNS label limit of
+resource names.
+*/}}
+{{- define "shardinit.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The name of every resource: fullnameOverride, else "<release>-<name>",
+else just the release name when it already contains the chart name.
+*/}}
+{{- define "shardinit.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "shardinit.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "shardinit.labels" -}}
+helm.sh/chart: {{ include "shardinit.chart" . }}
+{{ include "shardinit.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels never change over a release's life (a Deployment's selector
+is immutable), so nothing version-dependent goes here.
+*/}}
+{{- define "shardinit.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "shardinit.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "shardinit.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "shardinit.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "shardinit.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+The lowest port below 1024 among the listeners and the health port, or ""
+when there is none. Binding it needs privilege (see deployment.yaml).
+*/}}
+{{- define "shardinit.lowPort" -}}
+{{- $low := 1024 }}
+{{- range .Values.shardinit.listen }}
+{{- if lt (int .port) $low }}{{ $low = int .port }}{{ end }}
+{{- end }}
+{{- if lt (int .Values.shardinit.healthPort) $low }}{{ $low = int .Values.shardinit.healthPort }}{{ end }}
+{{- if lt $low 1024 }}{{ $low }}{{ end }}
+{{- end }}
+
+{{/*
+The worker count shardinit derives from resources.limits.cpu when
+shardinit.workers is 0: the limit in CPUs, rounded up. "" without a limit.
+*/}}
+{{- define "shardinit.cpuLimitWorkers" -}}
+{{- $cpu := "" }}
+{{- with .Values.resources }}{{ with .limits }}{{ with .cpu }}{{ $cpu = toString . }}{{ end }}{{ end }}{{ end }}
+{{- if $cpu }}
+{{- $milli := 0 }}
+{{- if hasSuffix "m" $cpu }}
+{{- $milli = trimSuffix "m" $cpu | atoi }}
+{{- else }}
+{{- $milli = mulf (float64 $cpu) 1000 | ceil | int }}
+{{- end }}
+{{- div (add $milli 999) 1000 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The listeners a Service can reach, as a JSON list: all but those bound to a
+loopback address, which only the pod itself can connect to.
+*/}}
+{{- define "shardinit.serviceListeners" -}}
+{{- $out := list }}
+{{- range .Values.shardinit.listen }}
+{{- $addr := .address | default "" }}
+{{- if not (or (hasPrefix "127." $addr) (eq $addr "::1")) }}
+{{- $out = append $out . }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
+The pod's terminationGracePeriodSeconds. shardinit needs drain-delay, then
+stop-timeout, after SIGTERM; the kubelet's SIGKILL must not come sooner.
+*/}}
+{{- define "shardinit.terminationGracePeriod" -}}
+{{- $s := .Values.shardinit }}
+{{- $need := add (int $s.drainDelaySeconds) (int $s.stopTimeoutSeconds) }}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add $need 5 }}
+{{- else if lt (int .Values.terminationGracePeriodSeconds) (int $need) }}
+{{- fail (printf "terminationGracePeriodSeconds %d is shorter than shardinit.drainDelaySeconds + shardinit.stopTimeoutSeconds = %d: the kubelet would SIGKILL shardinit before its workers have stopped; raise it (or set it to null to derive %d)" (int .Values.terminationGracePeriodSeconds) (int $need) (int (add $need 5))) }}
+{{- else }}
+{{- int .Values.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks that values.schema.json cannot express: they relate several values.
+Included by deployment.yaml, so every render runs them.
+*/}}
+{{- define "shardinit.validate" -}}
+{{- $s := .Values.shardinit }}
+{{- $names := dict }}
+{{- $ports := dict (toString (int $s.healthPort)) "the health port (shardinit.healthPort)" }}
+{{- range $s.listen }}
+{{- if eq .name "health" }}
+{{- fail "shardinit.listen: the name \"health\" is reserved for the health port" }}
+{{- end }}
+{{- if hasKey $names .name }}
+{{- fail (printf "shardinit.listen: the name %q is used twice" .name) }}
+{{- end }}
+{{- $_ := set $names .name true }}
+{{- $port := toString (int .port) }}
+{{- if hasKey $ports $port }}
+{{- fail (printf "shardinit.listen %q: port %s is already used by %s" .name $port (get $ports $port)) }}
+{{- end }}
+{{- $_ := set $ports $port (printf "listener %q" .name) }}
+{{- end }}
+{{- if and (gt (int $s.workers) 0) (gt (int $s.minReady) (int $s.workers)) }}
+{{- fail (printf "shardinit.minReady %d is more than shardinit.workers %d: /readyz could never pass" (int $s.minReady) (int $s.workers)) }}
+{{- end }}
+{{- /* workers 0 means ceil(CPU limit): shardinit would refuse to start with more minReady than that. */}}
+{{- $cpuWorkers := include "shardinit.cpuLimitWorkers" . }}
+{{- if and (eq (int $s.workers) 0) $cpuWorkers (gt (int $s.minReady) (int $cpuWorkers)) }}
+{{- fail (printf "shardinit.minReady %d is more than the %s workers that resources.limits.cpu %v gives (shardinit.workers is 0): shardinit would refuse to start; set shardinit.workers" (int $s.minReady) $cpuWorkers .Values.resources.limits.cpu) }}
+{{- end }}
+{{- if .Values.service.enabled }}
+{{- if not (include "shardinit.serviceListeners" . | fromJsonArray) }}
+{{- fail "service.enabled: every listener binds a loopback address, which a Service cannot reach; set service.enabled to false" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas %d is more than autoscaling.maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- $_ := include "shardinit.terminationGracePeriod" . }}
+{{- end }}
