@@ -33,6 +33,11 @@
 //	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
 //	--max-restarts N          SHARDINIT_MAX_RESTARTS    per slot within the window (default 5; 0: unlimited)
 //	--restart-window DURATION SHARDINIT_RESTART_WINDOW  (default 1m)
+//	--user U[:G]              SHARDINIT_USER            run the workers as this user and group (no supplementary groups)
+//	--signal-map MAP          SHARDINIT_SIGNAL_MAP      e.g. HUP=restart,QUIT=forward:TERM,WINCH=ignore
+//	--success-exit-codes C    SHARDINIT_SUCCESS_EXIT_CODES  exit codes that count as clean (e.g. 143)
+//	--restart-surge N         SHARDINIT_RESTART_SURGE   slots a rolling restart replaces at once (default 1)
+//	--ready-timeout DURATION  SHARDINIT_READY_TIMEOUT   a roll gives up on a successor not ready by then (default 1m)
 //	--ready-on WHEN           SHARDINIT_READY_ON        start (default) or notify (READY=1 on NOTIFY_SOCKET)
 //	--min-ready N             SHARDINIT_MIN_READY       ready slots /readyz needs (default 0: every slot)
 //	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1); 0: off
@@ -49,6 +54,7 @@
 //
 //	shardinit check [flags] [-- COMMAND]   validate and print the configuration
 //	shardinit status [--health-addr ADDR]  show a running shardinit's slots and queues
+//	shardinit restart [--health-addr ADDR | --pid PID]  roll the workers (sends the restart signal)
 //	shardinit version                      print the version
 //
 // Everything after the first "--" is the worker command, never a flag or a
