@@ -7,10 +7,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help build test demo lint e2e-image clean
+.PHONY: help build test demo lint e2e-image chart-test clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 build: ## build bin/shardinit and the demo worker bin/hello
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
@@ -29,6 +29,15 @@ lint: ## gofmt and go vet must be clean
 
 e2e-image: ## build the image on a real Docker engine (started here) and run it: PID 1, probes, docker stop
 	bash test/e2e-image.sh
+
+HELM_VERSION := v3.22.0
+GOBIN        := $(shell $(GO) env GOPATH)/bin
+
+chart-test: build ## lint and render the chart, validate every object, install it on a real kube-apiserver
+	@command -v helm >/dev/null || test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	cd test/k8s && $(GO) test -count=1 ./...
+	PATH="$$PATH:$(GOBIN)" bash deploy/check.sh
+	PATH="$$PATH:$(GOBIN)" bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml)
 
 clean: ## remove build output
 	rm -rf bin
