@@ -37,7 +37,7 @@ func runPool(c *cli.Context, command []string) error {
 		return err
 	}
 	defer set.Close()
-	p.pool.Sockets, p.pool.SocketNames, p.pool.Queued = set.FDs, set.Names(), set.Queued
+	p.pool.Sockets = set
 
 	var pool *spawn.Pool
 	restartSignal := ""

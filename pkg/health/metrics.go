@@ -25,6 +25,8 @@ var (
 	descRolls         = desc("shardinit_rolls_total", "Rolling restarts begun (SIGHUP, shardinit restart).")
 	descRollFailures  = desc("shardinit_roll_failures_total", "Successors that did not become ready within --ready-timeout; each ends its rolling restart.")
 	descRolling       = desc("shardinit_rolling", "1 while a rolling restart is under way.")
+	descScale         = desc("shardinit_scale_events_total", "Slots added (up, SIGTTIN) and removed (down, SIGTTOU).", "direction")
+	descLost          = desc("shardinit_lost_connections_total", "Connections still queued on a shard when a scale-down closed it (reset unless net.ipv4.tcp_migrate_req moved them).")
 	descReady         = desc("shardinit_ready", "1 while /readyz answers 200.")
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
 	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
@@ -34,7 +36,8 @@ var (
 		"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
 		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
 		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
-		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling"}
+		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling",
+		"shardinit_scale_events_total", "shardinit_lost_connections_total"}
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
@@ -53,7 +56,7 @@ func newCollector(h *Health) prometheus.Collector { return collector{h} }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
 		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo,
-		descRolls, descRollFailures, descRolling} {
+		descRolls, descRollFailures, descRolling, descScale, descLost} {
 		ch <- d
 	}
 }
@@ -96,6 +99,9 @@ func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descStuck, float64(c.StuckWorkers))
 	ch <- counterOf(descRolls, float64(c.Rolls))
 	ch <- counterOf(descRollFailures, float64(c.RollFailures))
+	ch <- counterOf(descScale, float64(c.ScaleUps), "up")
+	ch <- counterOf(descScale, float64(c.ScaleDowns), "down")
+	ch <- counterOf(descLost, float64(c.LostConnections))
 	for _, reason := range exitReasons {
 		ch <- counterOf(descExits, float64(c.Exits[reason]), reason)
 	}
@@ -112,12 +118,8 @@ func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 }
 
 func collectQueues(ch chan<- prometheus.Metric, set *listen.Set) {
-	for _, l := range set.Listeners {
-		for shard := range l.Shards() {
-			q, err := l.Queue(shard)
-			if err != nil {
-				continue // unix sockets have no TCP_INFO
-			}
+	for _, l := range set.State() {
+		for shard, q := range l.Queues {
 			label := strconv.Itoa(shard)
 			ch <- gaugeOf(descQueueLength, float64(q.Length), l.Name, label)
 			ch <- gaugeOf(descQueueCapacity, float64(q.Capacity), l.Name, label)

@@ -65,12 +65,10 @@ func (h *Health) report(now time.Time) Report {
 	if h.opts.Listeners == nil {
 		return r
 	}
-	for _, l := range h.opts.Listeners.Listeners {
+	for _, l := range h.opts.Listeners.State() {
 		lr := ListenerReport{Name: l.Name, Address: l.Bound, Shared: l.Shared, Shards: []ShardReport{}}
-		for shard := range l.Shards() {
-			if q, err := l.Queue(shard); err == nil {
-				lr.Shards = append(lr.Shards, ShardReport{Shard: shard, Queued: q.Length, Capacity: q.Capacity})
-			}
+		for shard, q := range l.Queues {
+			lr.Shards = append(lr.Shards, ShardReport{Shard: shard, Queued: q.Length, Capacity: q.Capacity})
 		}
 		r.Listeners = append(r.Listeners, lr)
 	}

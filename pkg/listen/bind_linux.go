@@ -42,7 +42,7 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if opts.Mode == Shared {
 		n, reuseport = 1, false
 	}
-	l := &Listener{Spec: spec, Shared: !reuseport}
+	l := &Listener{Spec: spec, Shared: !reuseport, target: target, opts: opts}
 	for i := 0; i < n; i++ {
 		fd, err := bindTCP(target, reuseport, opts)
 		if err != nil {
@@ -53,16 +53,10 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 		if i == 0 {
 			// Later shards must join the port the first one got for :0.
 			target.addr = boundAddr(fd, target.addr)
-			l.Bound = target.addr.String()
+			l.Bound, l.target = target.addr.String(), target
 		}
 	}
 	return l, nil
-}
-
-// tcpTarget is what one TCP socket is bound to.
-type tcpTarget struct {
-	addr   netip.AddrPort
-	v6only bool
 }
 
 // targetOf picks the address family. An empty host binds every address:

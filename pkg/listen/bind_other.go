@@ -13,3 +13,15 @@ func Somaxconn() int { return 4096 }
 type socketFile struct{}
 
 func (l *Listener) close() error { return nil }
+
+// AddShard needs Linux's SO_REUSEPORT groups.
+func (s *Set) AddShard() error { return ErrNotSupported }
+
+// Steer needs Linux's SO_ATTACH_REUSEPORT_CBPF.
+func (s *Set) Steer(keep int) error { return ErrNotSupported }
+
+// Unsteer needs Linux's SO_DETACH_REUSEPORT_BPF.
+func (s *Set) Unsteer() error { return ErrNotSupported }
+
+// CloseLastShard needs Linux's SO_REUSEPORT groups.
+func (s *Set) CloseLastShard() (int, error) { return 0, ErrNotSupported }

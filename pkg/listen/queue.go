@@ -20,6 +20,8 @@ type Queue struct {
 // what that slot's worker alone can drain. Shared sockets are left out,
 // since no single worker owns their queue.
 func (s *Set) Queued(slot int) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	n := 0
 	for _, l := range s.Listeners {
 		if l.Shared {
@@ -30,6 +32,31 @@ func (s *Set) Queued(slot int) int {
 		}
 	}
 	return n
+}
+
+// ListenerState is one listener with the queue of each of its sockets.
+type ListenerState struct {
+	Name, Bound string
+	Shared      bool
+	// Queues has one entry per socket; nil where the kernel reports none
+	// (unix sockets).
+	Queues []Queue
+}
+
+// State reads every listener's queues at once.
+func (s *Set) State() []ListenerState {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]ListenerState, len(s.Listeners))
+	for i, l := range s.Listeners {
+		out[i] = ListenerState{Name: l.Name, Bound: l.Bound, Shared: l.Shared}
+		for shard := range l.fds {
+			if q, err := l.Queue(shard); err == nil {
+				out[i].Queues = append(out[i].Queues, q)
+			}
+		}
+	}
+	return out
 }
 
 // Netstat holds the network namespace's listen-queue failure counters.

@@ -2,6 +2,8 @@ package listen
 
 import (
 	"fmt"
+	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -51,6 +53,9 @@ type Listener struct {
 	// Shared says that every worker accepts on the one socket.
 	Shared bool
 	fds    []int
+	// target and opts bind another shard (scaling up).
+	target tcpTarget
+	opts   Options
 	// unlink is the socket file to remove on Close (unix sockets only).
 	unlink *socketFile
 }
@@ -66,14 +71,24 @@ func (l *Listener) FD(slot int) int {
 	return l.fds[slot%len(l.fds)]
 }
 
-// Set is every listener of one shardinit, in --listen order.
+// tcpTarget is what one TCP socket is bound to.
+type tcpTarget struct {
+	addr   netip.AddrPort
+	v6only bool
+}
+
+// Set is every listener of one shardinit, in --listen order. Its shards
+// change when the pool scales, so every method holds its lock.
 type Set struct {
+	mu        sync.RWMutex
 	Listeners []*Listener
 }
 
 // FDs returns the sockets for the worker in slot, in --listen order: they
 // become its fds 3, 4, ….
 func (s *Set) FDs(slot int) []int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	fds := make([]int, len(s.Listeners))
 	for i, l := range s.Listeners {
 		fds[i] = l.FD(slot)
@@ -92,6 +107,8 @@ func (s *Set) Names() []string {
 
 // Close closes every socket and removes the unix socket files it created.
 func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var first error
 	for _, l := range s.Listeners {
 		if err := l.close(); err != nil && first == nil {

@@ -27,11 +27,8 @@ type Config struct {
 	Path string
 	// Workers is the number of slots. Default 1.
 	Workers int
-	// Sockets returns the listening sockets of a slot in --listen order;
-	// they become the worker's fds 3, 4, …. Default: none.
-	Sockets func(slot int) []int
-	// SocketNames label those sockets in LISTEN_FDNAMES.
-	SocketNames []string
+	// Sockets are the listening sockets (a *listen.Set). Default: none.
+	Sockets Sockets
 	// Env is the workers' base environment. Default os.Environ().
 	Env []string
 	// GOMAXPROCS, when > 0, is set for workers whose Env does not set it.
@@ -69,7 +66,7 @@ type Config struct {
 	// ReadyOn says when a worker counts as ready. Default ReadyOnStart.
 	ReadyOn ReadyOn
 	// MinReady is how many slots need a ready worker for the pool to be
-	// ready. Default 0: every slot.
+	// ready, at most every slot. Default 0: every slot.
 	MinReady int
 	// Watchdog, when > 0, is how long a worker may go without a
 	// WATCHDOG=1 on its NOTIFY_SOCKET before it is replaced (systemd's
@@ -80,9 +77,6 @@ type Config struct {
 	StuckTimeout time.Duration
 	// OnStuck says what happens to a stuck worker. Default StuckRestart.
 	OnStuck OnStuck
-	// Queued returns how many connections wait on the sockets that only the
-	// worker in slot accepts from. Nil: stuck workers are not detected.
-	Queued func(slot int) int
 	// Logger receives lifecycle events. Default: discarded.
 	Logger *slog.Logger
 	// OnChange, if set, is called from the supervisor's goroutine with a
@@ -93,7 +87,7 @@ type Config struct {
 func withDefaults(c Config) Config {
 	c.Workers = max(c.Workers, 1)
 	if c.Sockets == nil {
-		c.Sockets = func(int) []int { return nil }
+		c.Sockets = noSockets{}
 	}
 	if c.Env == nil {
 		c.Env = os.Environ()
@@ -119,9 +113,6 @@ func withDefaults(c Config) Config {
 	}
 	if c.ReadyOn == "" {
 		c.ReadyOn = ReadyOnStart
-	}
-	if c.MinReady <= 0 || c.MinReady > c.Workers {
-		c.MinReady = c.Workers
 	}
 	if c.OnStuck == "" {
 		c.OnStuck = StuckRestart
@@ -175,3 +166,35 @@ func oneOf[T ~string](setting, s string, choices ...T) (T, error) {
 	last := len(names) - 1
 	return "", fmt.Errorf("%s %q: want %s or %s", setting, s, strings.Join(names[:last], ", "), names[last])
 }
+
+// Sockets is what the supervisor needs of the listening sockets;
+// listen.Set has it all.
+type Sockets interface {
+	// FDs are a slot's sockets in --listen order: the worker's fds 3, 4, ….
+	FDs(slot int) []int
+	// Names label them in LISTEN_FDNAMES.
+	Names() []string
+	// Queued is how many connections wait on the sockets that only the
+	// slot's worker accepts from (its shards).
+	Queued(slot int) int
+	// AddShard binds the sockets of one more slot.
+	AddShard() error
+	// Steer sends new connections only to slots below keep; Unsteer ends
+	// that.
+	Steer(keep int) error
+	Unsteer() error
+	// CloseLastShard closes the highest slot's sockets and says how many
+	// connections were still queued on them.
+	CloseLastShard() (queued int, err error)
+}
+
+// noSockets is a pool with no listener (a worker that connects out).
+type noSockets struct{}
+
+func (noSockets) FDs(int) []int                { return nil }
+func (noSockets) Names() []string              { return nil }
+func (noSockets) Queued(int) int               { return 0 }
+func (noSockets) AddShard() error              { return nil }
+func (noSockets) Steer(int) error              { return nil }
+func (noSockets) Unsteer() error               { return nil }
+func (noSockets) CloseLastShard() (int, error) { return 0, nil }

@@ -31,6 +31,10 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 		return
 	}
 	sl.current = nil
+	if sl.leaving {
+		s.log.Info("worker of the leaving slot stopped", "slot", sl.index, "pid", w.pid, "status", how)
+		return
+	}
 	if s.phase == Stopping || s.phase == Killing {
 		sl.lastExit = how
 		s.noteExit(code)

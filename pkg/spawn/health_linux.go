@@ -55,7 +55,7 @@ func (s *supervisor) onNote(n note, now time.Time) {
 // watchdogDue is when sl's worker must have pinged by; zero if it need not.
 func (s *supervisor) watchdogDue(sl *slot) time.Time {
 	w := sl.current
-	if s.cfg.Watchdog <= 0 || w == nil || !w.ready || w.stopping {
+	if s.cfg.Watchdog <= 0 || w == nil || !w.ready || w.stopping || sl.leaving {
 		return time.Time{}
 	}
 	return w.lastPing.Add(s.cfg.Watchdog)
@@ -79,17 +79,17 @@ func (s *supervisor) watchdogFired(w *worker, why string, now time.Time) {
 // sampleQueues looks at every slot's accept queue, at most once per
 // sampleEvery, to find workers that no longer accept.
 func (s *supervisor) sampleQueues(now time.Time) {
-	if s.cfg.StuckTimeout <= 0 || s.cfg.Queued == nil || now.Before(s.nextSample) {
+	if s.cfg.StuckTimeout <= 0 || now.Before(s.nextSample) {
 		return
 	}
 	s.nextSample = now.Add(sampleEvery(s.cfg.StuckTimeout))
 	for _, sl := range s.slots {
 		w := sl.current
-		if w == nil || !w.ready || w.stopping {
+		if w == nil || !w.ready || w.stopping || sl.leaving {
 			sl.backlog = backlog{}
 			continue
 		}
-		queued := s.cfg.Queued(sl.index)
+		queued := s.cfg.Sockets.Queued(sl.index)
 		if stuck := sl.backlog.observe(queued, now, s.cfg.StuckTimeout); stuck != w.stuck {
 			s.setStuck(w, stuck, queued, now)
 		}

@@ -36,6 +36,7 @@ type supervisor struct {
 	lastKill    time.Time
 	nextSample  time.Time // of the accept queues, for stuck workers
 	roll        *roll     // a rolling restart in progress
+	shrinking   *shrink   // a scale-down in progress
 	nudged      bool      // descendants got the stop signal after the workers left
 	hasChildren bool      // wait4 last saw children
 	exitCode    int
@@ -55,6 +56,7 @@ type slot struct {
 	budget     budget
 	backlog    backlog
 	lastExit   string
+	leaving    bool // being removed by a scale-down
 }
 
 // worker is one process. A slot has one current worker, and while it is
@@ -140,6 +142,9 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 	switch s.phase {
 	case Running:
 		earliest(s.nextSample)
+		if s.shrinking != nil && !s.shrinking.stopped {
+			earliest(now.Add(50 * time.Millisecond)) // watch the leaving queue drain
+		}
 	case Draining:
 		earliest(s.nextSample)
 		earliest(s.drainUntil)
@@ -162,6 +167,7 @@ func (s *supervisor) advance(now time.Time) {
 		s.sampleQueues(now)
 		s.checkSuccessors(now)
 		s.stepRoll(now)
+		s.stepShrink(now)
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)
 		}
@@ -217,6 +223,10 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 	case reap:
 	case restart:
 		s.requestRestart("received "+SignalName(sig), now)
+	case scaleUp:
+		s.scaleUp(now)
+	case scaleDown:
+		s.scaleDown(now)
 	case stop:
 		stopSig := s.cfg.StopSignal
 		if sig == unix.SIGINT {
@@ -263,7 +273,7 @@ func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
 
 func (s *supervisor) enterStopping(now time.Time) {
 	s.phase, s.killAt, s.changed = Stopping, now.Add(s.cfg.StopTimeout), true
-	s.roll = nil
+	s.roll, s.shrinking = nil, nil
 	for _, sl := range s.slots {
 		sl.restartAt = time.Time{}
 	}

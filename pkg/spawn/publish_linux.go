@@ -12,13 +12,28 @@ func (s *supervisor) publish() {
 		return
 	}
 	s.changed = false
-	st := Status{Phase: s.phase, MinReady: s.cfg.MinReady, Rolling: s.roll != nil,
+	st := Status{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
 		Slots: make([]SlotStatus, len(s.slots)), Counters: s.counters}
 	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
 	}
 	s.cfg.OnChange(st)
+}
+
+// minReady is --min-ready, or every slot that is not leaving, whichever is
+// fewer: a scale-down does not make the pool unready.
+func (s *supervisor) minReady() int {
+	staying := 0
+	for _, sl := range s.slots {
+		if !sl.leaving {
+			staying++
+		}
+	}
+	if s.cfg.MinReady <= 0 || s.cfg.MinReady > staying {
+		return staying
+	}
+	return s.cfg.MinReady
 }
 
 func (s *supervisor) slotStatus(sl *slot) SlotStatus {

@@ -24,7 +24,7 @@ func (s *supervisor) requestRestart(why string, now time.Time) {
 	}
 	pending := make([]int, 0, len(s.slots))
 	for _, sl := range s.slots {
-		if sl.successor == nil {
+		if sl.successor == nil && !sl.leaving {
 			pending = append(pending, sl.index)
 		}
 	}

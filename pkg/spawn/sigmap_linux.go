@@ -12,14 +12,17 @@ import (
 type action int
 
 const (
-	forward action = iota // to every worker's process group (as itself, or as another signal)
-	stop                  // graceful stop of the whole pool
-	restart               // rolling restart of every slot
-	ignore                // nothing
-	reap                  // a child changed state (SIGCHLD only)
+	forward   action = iota // to every worker's process group (as itself, or as another signal)
+	stop                    // graceful stop of the whole pool
+	restart                 // rolling restart of every slot
+	scaleUp                 // one slot more
+	scaleDown               // one slot less
+	ignore                  // nothing
+	reap                    // a child changed state (SIGCHLD only)
 )
 
-var actionNames = map[string]action{"forward": forward, "stop": stop, "restart": restart, "ignore": ignore}
+var actionNames = map[string]action{"forward": forward, "stop": stop, "restart": restart,
+	"scale-up": scaleUp, "scale-down": scaleDown, "ignore": ignore}
 
 // Route is the action for one signal; As is the signal a forward sends
 // (zero: the same one).
@@ -43,10 +46,13 @@ var fixed = SignalMap{
 	unix.SIGSYS: {action: ignore},
 }
 
-// DefaultSignalMap: TERM and INT stop, HUP restarts, everything else is
-// forwarded.
+// DefaultSignalMap: TERM and INT stop, HUP restarts, TTIN and TTOU scale
+// up and down, everything else is forwarded.
 func DefaultSignalMap() SignalMap {
-	m := SignalMap{unix.SIGTERM: {action: stop}, unix.SIGINT: {action: stop}, unix.SIGHUP: {action: restart}}
+	m := SignalMap{
+		unix.SIGTERM: {action: stop}, unix.SIGINT: {action: stop}, unix.SIGHUP: {action: restart},
+		unix.SIGTTIN: {action: scaleUp}, unix.SIGTTOU: {action: scaleDown},
+	}
 	for sig, r := range fixed {
 		m[sig] = r
 	}
@@ -54,7 +60,8 @@ func DefaultSignalMap() SignalMap {
 }
 
 // ParseSignalMap reads "HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore"
-// over the defaults. Actions: stop, restart, forward, forward:SIG, ignore.
+// over the defaults. Actions: stop, restart, scale-up, scale-down, forward,
+// forward:SIG, ignore.
 func ParseSignalMap(s string) (SignalMap, error) {
 	m := DefaultSignalMap()
 	for _, entry := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -100,7 +107,7 @@ func parseRoute(s string) (Route, error) {
 	}
 	a, ok := actionNames[s]
 	if !ok {
-		return Route{}, fmt.Errorf("unknown action %q (want stop, restart, forward, forward:SIG or ignore)", s)
+		return Route{}, fmt.Errorf("unknown action %q (want stop, restart, scale-up, scale-down, forward, forward:SIG or ignore)", s)
 	}
 	return Route{action: a}, nil
 }

@@ -29,7 +29,7 @@ func TestDefaultSignalMap(t *testing.T) {
 		unix.SIGTERM: stop, unix.SIGINT: stop, unix.SIGCHLD: reap, unix.SIGHUP: restart,
 		unix.SIGPIPE: ignore, unix.SIGSEGV: ignore, unix.SIGBUS: ignore, unix.SIGFPE: ignore,
 		unix.SIGILL: ignore, unix.SIGTRAP: ignore, unix.SIGSYS: ignore,
-		unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, unix.SIGTTIN: forward, 40: forward,
+		unix.SIGUSR1: forward, unix.SIGQUIT: forward, unix.SIGWINCH: forward, unix.SIGTTIN: scaleUp, unix.SIGTTOU: scaleDown, 40: forward,
 	} {
 		if got := m.route(sig).action; got != want {
 			t.Errorf("route(%s) = %d, want %d", SignalName(sig), got, want)
@@ -54,7 +54,7 @@ func TestParseSignalMap(t *testing.T) {
 			t.Errorf("route(%s) = %+v, want %+v", SignalName(sig), got, want)
 		}
 	}
-	if got, want := m.String(), "HUP=forward,INT=forward:INT,QUIT=forward:TERM,TERM=stop,USR2=restart,WINCH=ignore"; got != want {
+	if got, want := m.String(), "HUP=forward,INT=forward:INT,QUIT=forward:TERM,TERM=stop,TTIN=scale-up,TTOU=scale-down,USR2=restart,WINCH=ignore"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
 	for _, bad := range []string{"HUP", "HUP=explode", "NOPE=stop", "PIPE=stop", "CHLD=forward", "STOP=ignore", "URG=stop", "QUIT=forward:NOPE"} {

@@ -64,6 +64,9 @@ type Counters struct {
 	// Rolls counts rolling restarts begun; RollFailures the slots whose
 	// successor did not become ready (each ends its roll).
 	Rolls, RollFailures uint64
+	// ScaleUps and ScaleDowns count slots added and removed;
+	// LostConnections the connections still queued on a removed shard.
+	ScaleUps, ScaleDowns, LostConnections uint64
 	// Exits by reason: "stopped" (asked to by shardinit), "clean" (exit 0),
 	// "error" (non-zero exit), "signal" (killed by a signal).
 	Exits map[string]uint64

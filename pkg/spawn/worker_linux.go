@@ -32,7 +32,7 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 // spawn forks the exec stage, which becomes a worker of sl, and registers
 // it; where it goes in the slot is the caller's business.
 func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
-	fds := s.cfg.Sockets(sl.index)
+	fds := s.cfg.Sockets.FDs(sl.index)
 	files := []uintptr{0, 1, 2}
 	for _, fd := range fds {
 		files = append(files, uintptr(fd))
@@ -74,11 +74,12 @@ func (s *supervisor) workerEnv(slot, sockets int) []string {
 // socketNames labels n sockets; systemd's name for an unnamed one is
 // "unknown".
 func (s *supervisor) socketNames(n int) []string {
+	given := s.cfg.Sockets.Names()
 	names := make([]string, n)
 	for i := range names {
 		names[i] = "unknown"
-		if i < len(s.cfg.SocketNames) {
-			names[i] = s.cfg.SocketNames[i]
+		if i < len(given) {
+			names[i] = given[i]
 		}
 	}
 	return names
