@@ -58,7 +58,7 @@ var settings = []setting{
 	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
 	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
 	str("user", "run the workers as `UID|NAME[:GID|GROUP]` (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers", func(c *Config) *string { return &c.User }),
-	str("signal-map", "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, forward, forward:SIG, ignore)", func(c *Config) *string { return &c.SignalMap }),
+	str("signal-map", "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, scale-up, scale-down, forward, forward:SIG, ignore)", func(c *Config) *string { return &c.SignalMap }),
 	{
 		flag: &cli.IntSliceFlag{Name: "success-exit-codes", EnvVars: envOf("success-exit-codes"),
 			Usage: "exit `CODES` that count as clean, like 0 (repeatable or comma-separated; e.g. 143 for a server that dies of SIGTERM)"},
