@@ -4,19 +4,20 @@
 //	shardinit --listen http=:8080 -- hello
 //	curl localhost:8080   →   hello from worker 1 of 2 (pid 42)
 //
-// On SIGTERM (shardinit's default stop signal) it stops accepting, lets the
-// requests in flight finish, and exits 0.
+// On SIGTERM (shardinit's default stop signal) or SIGINT it stops
+// accepting, finishes what it accepted, closes keep-alive connections
+// after their next response, and exits 0: listen.ServeHTTP does all that,
+// so that a rolling restart or a scale-down fails no request.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -24,9 +25,13 @@ import (
 )
 
 func main() {
-	listeners, err := listen.Inherited()
+	inherited, err := listen.Inherited()
 	if err != nil {
 		log.Fatalf("hello: %v", err)
+	}
+	listeners := make([]net.Listener, len(inherited))
+	for i, l := range inherited {
+		listeners[i] = l.Listener
 	}
 	slot, workers := os.Getenv("SHARDINIT_WORKER"), os.Getenv("SHARDINIT_WORKERS")
 	srv := &http.Server{
@@ -35,19 +40,9 @@ func main() {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	var wg sync.WaitGroup
-	for _, l := range listeners {
-		wg.Go(func() {
-			if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-				log.Printf("hello: serve %s: %v", l.Name, err)
-			}
-		})
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	<-ctx.Done()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(shutdown)
-	wg.Wait()
+	if err := listen.ServeHTTP(ctx, srv, listeners, 5*time.Second); err != nil {
+		log.Fatalf("hello: %v", err)
+	}
 }

@@ -28,7 +28,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -128,18 +127,13 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 		i.USR1, i.Pings = usr1.Load(), pings.Load()
 		json.NewEncoder(w).Encode(i)
 	})
-	d := &drainer{}
-	srv := &http.Server{Handler: d.wrap(mux)}
-	d.track(srv)
-	var serving sync.WaitGroup
-	for _, l := range ls {
-		serving.Go(func() { srv.Serve(l) })
-	}
 	if notify != nil {
 		go notify(usr2, &pings)
 	}
-	<-ctx.Done()
-	d.drain(srv, ls, &serving)
+	if err := listen.ServeHTTP(ctx, &http.Server{Handler: mux}, ls, 3*time.Second); err != nil {
+		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

@@ -1,0 +1,105 @@
+package listen
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ServeHTTP serves srv on every listener until ctx ends, then drains
+// without failing a request and returns nil once the server has stopped.
+//
+// net/http's Shutdown alone can fail requests while another process takes
+// the same socket (a rolling restart's successor, a scale-down's other
+// shards): it closes a connection whose request it reads after Shutdown
+// began, and it closes idle keep-alive connections at once, racing a
+// client that is sending its next request on one. So ServeHTTP closes the
+// listeners first; every later response says "Connection: close"; the
+// open connections get up to grace to finish that way; Shutdown then
+// closes what is left and waits for handlers in flight (bounded by grace
+// again).
+func ServeHTTP(ctx context.Context, srv *http.Server, listeners []net.Listener, grace time.Duration) error {
+	d := &drainer{}
+	srv.Handler = d.wrap(handlerOf(srv))
+	d.track(srv)
+	var serving sync.WaitGroup
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		serving.Go(func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				errs <- err
+			}
+		})
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		srv.Close()
+		return err
+	}
+	d.draining.Store(true)
+	for _, l := range listeners {
+		l.Close()
+	}
+	serving.Wait() // nothing is accepted after this
+	d.wait(grace)
+	shutdown, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func handlerOf(srv *http.Server) http.Handler {
+	if srv.Handler != nil {
+		return srv.Handler
+	}
+	return http.DefaultServeMux
+}
+
+// drainer counts open connections and, once draining, asks each to close
+// after its current response.
+type drainer struct {
+	draining atomic.Bool
+	open     sync.WaitGroup
+	seen     sync.Map
+}
+
+func (d *drainer) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (d *drainer) track(srv *http.Server) {
+	next := srv.ConnState
+	srv.ConnState = func(c net.Conn, state http.ConnState) {
+		switch state {
+		case http.StateNew:
+			d.seen.Store(c, true)
+			d.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			if _, ok := d.seen.LoadAndDelete(c); ok {
+				d.open.Done()
+			}
+		}
+		if next != nil {
+			next(c, state)
+		}
+	}
+}
+
+// wait blocks until every connection has closed, or grace has passed.
+func (d *drainer) wait(grace time.Duration) {
+	closed := make(chan struct{})
+	go func() { d.open.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(grace):
+	}
+}
