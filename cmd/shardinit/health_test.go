@@ -313,3 +313,13 @@ func TestMetricsAndStatusCommand(t *testing.T) {
 	}
 	in.stopCleanly()
 }
+
+// A worker written with the SDK (listen.Serve) reports READY=1 by itself,
+// and stops cleanly.
+func TestSDKWorkerReportsReady(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in, _ := startPool(t, start{}, 2, append(p.flag(), "--ready-on", "notify"), "sdk")
+	p.waitCode("/readyz", http.StatusOK)
+	in.stopCleanly()
+}

@@ -9,6 +9,7 @@
 //	systemd         the same, with go-systemd's activation.Listeners()
 //	notify DIR      serve; send READY=1 (go-systemd's daemon.SdNotify) once DIR/ready-<pid> exists
 //	watchdog        serve, send READY=1, and WATCHDOG=1 every WATCHDOG_USEC/4 until SIGUSR2
+//	sdk             serve "/" with listen.Serve alone (the worker SDK: READY=1, drain)
 //	ignore-term     serve, but ignore SIGTERM
 //	sleep           serve nothing, handle no signal (dies of whatever comes)
 //	exit CODE       exit at once with CODE
@@ -65,6 +66,8 @@ func Main(args []string) int {
 		return serve(inherited, readyOnFile(rest[0]), syscall.SIGTERM, syscall.SIGINT)
 	case "watchdog":
 		return serve(inherited, pingUntilUSR2, syscall.SIGTERM, syscall.SIGINT)
+	case "sdk":
+		return sdkServe()
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		return serve(inherited, nil, syscall.SIGINT)
@@ -153,4 +156,17 @@ func idle() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// sdkServe is a worker written the way the README tells users to.
+func sdkServe() int {
+	slot := os.Getenv("SHARDINIT_WORKER")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
+	})}
+	if err := listen.Serve(srv, 3*time.Second); err != nil {
+		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
+		return 1
+	}
+	return 0
 }

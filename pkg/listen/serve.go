@@ -5,10 +5,40 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
+
+// Serve is all a Go HTTP worker needs: it takes the listeners shardinit
+// passed (Inherited), caps each at SHARDINIT_MAX_CONNS connections when
+// that is set (LimitFromEnv), serves srv on them and says READY=1; on
+// SIGTERM or SIGINT it says STOPPING=1 and drains (ServeHTTP) within grace.
+func Serve(srv *http.Server, grace time.Duration) error {
+	inherited, err := Inherited()
+	if err != nil {
+		return err
+	}
+	listeners := make([]net.Listener, len(inherited))
+	for i, l := range inherited {
+		lim, err := LimitFromEnv(l.Listener)
+		if err != nil {
+			closeAll(inherited)
+			return err
+		}
+		listeners[i] = lim
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	context.AfterFunc(ctx, func() { Stopping() })
+	if err := Ready(); err != nil {
+		closeAll(inherited)
+		return err
+	}
+	return ServeHTTP(ctx, srv, listeners, grace)
+}
 
 // ServeHTTP serves srv on every listener until ctx ends, then drains
 // without failing a request and returns nil once the server has stopped.
