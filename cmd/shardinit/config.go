@@ -28,6 +28,7 @@ type Config struct {
 	MaxRestarts   int      `json:"max-restarts"`
 	RestartWindow Duration `json:"restart-window"`
 	User          string   `json:"user"`
+	Preload       bool     `json:"preload"`
 	SignalMap     string   `json:"signal-map"`
 	SuccessCodes  []int    `json:"success-exit-codes,omitempty"`
 	RestartSurge  int      `json:"restart-surge"`

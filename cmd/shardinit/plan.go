@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shardinit/shardinit/internal/preload"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -91,6 +92,12 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if err != nil {
 		return err
 	}
+	var lib []byte
+	if cfg.Preload {
+		if lib = preload.Library(); lib == nil {
+			return fmt.Errorf("preload: %w", preload.ErrMissing)
+		}
+	}
 	signals, err := spawn.ParseSignalMap(cfg.SignalMap)
 	if err != nil {
 		return err
@@ -126,7 +133,7 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		Command: command, Workers: cfg.Workers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
-		Signals: signals, SuccessCodes: cfg.SuccessCodes, Credential: cred,
+		Signals: signals, SuccessCodes: cfg.SuccessCodes, Credential: cred, Preload: lib,
 		RestartSurge: cfg.RestartSurge, ReadyTimeout: time.Duration(cfg.ReadyTimeout),
 		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
 		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,

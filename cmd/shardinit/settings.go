@@ -58,6 +58,11 @@ var settings = []setting{
 	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
 	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
 	str("user", "run the workers as `UID|NAME[:GID|GROUP]` (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers", func(c *Config) *string { return &c.User }),
+	{
+		flag: &cli.BoolFlag{Name: "preload", EnvVars: envOf("preload"),
+			Usage: "load shardinit's LD_PRELOAD shim into the workers: a program that binds its port itself gets its shard socket"},
+		apply: func(c *cli.Context, cfg *Config) { cfg.Preload = c.Bool("preload") },
+	},
 	str("signal-map", "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, scale-up, scale-down, forward, forward:SIG, ignore)", func(c *Config) *string { return &c.SignalMap }),
 	{
 		flag: &cli.IntSliceFlag{Name: "success-exit-codes", EnvVars: envOf("success-exit-codes"),

@@ -48,6 +48,10 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// Preload, when set, is a shared library every worker loads first
+	// (LD_PRELOAD): it is handed over as a sealed memfd after the sockets,
+	// so it needs no file in the worker's filesystem.
+	Preload []byte
 	// Credential, when set, is the user, group and (no) supplementary
 	// groups the workers run as. Default: shardinit's own.
 	Credential *syscall.Credential

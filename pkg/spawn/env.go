@@ -56,3 +56,17 @@ func workerEnv(base []string, slot, workers int, names []string, gomaxprocs int)
 
 // firstFD is where the systemd protocol puts a worker's first socket.
 const firstFD = 3
+
+// withPreload puts lib first in LD_PRELOAD, keeping what the user preloads.
+func withPreload(env []string, lib string) []string {
+	for i, kv := range env {
+		if rest, ok := strings.CutPrefix(kv, "LD_PRELOAD="); ok {
+			if rest != "" {
+				lib += ":" + rest
+			}
+			env[i] = "LD_PRELOAD=" + lib
+			return env
+		}
+	}
+	return append(env, "LD_PRELOAD="+lib)
+}

@@ -22,11 +22,12 @@ const (
 // spawning and reaping never race: a worker is in byPID before wait4 can
 // return its PID.
 type supervisor struct {
-	cfg    Config
-	log    *slog.Logger
-	notify string // NOTIFY_SOCKET for the workers
-	slots  []*slot
-	byPID  map[int]*worker
+	cfg       Config
+	log       *slog.Logger
+	notify    string // NOTIFY_SOCKET for the workers
+	preloadFD int    // the LD_PRELOAD library's memfd; -1: none
+	slots     []*slot
+	byPID     map[int]*worker
 
 	phase       Phase
 	stopSig     unix.Signal
@@ -84,7 +85,7 @@ type events struct {
 }
 
 func newSupervisor(cfg Config, notify string) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, notify: notify, byPID: map[int]*worker{}, phase: Running,
+	s := &supervisor{cfg: cfg, log: cfg.Logger, notify: notify, preloadFD: -1, byPID: map[int]*worker{}, phase: Running,
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})

@@ -2,9 +2,12 @@ package spawn
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Pool supervises the workers of one shardinit.
@@ -44,12 +47,20 @@ func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
 		return 0, err
 	}
 	defer notify.close()
+	preloadFD := -1
+	if len(p.cfg.Preload) > 0 {
+		if preloadFD, err = sealedMemfd("shardinit-preload.so", p.cfg.Preload); err != nil {
+			return 0, err
+		}
+		defer unix.Close(preloadFD)
+	}
 	// Pdeathsig fires when the thread that forked exits, not the process:
 	// every fork happens on this thread, which stays locked until every
 	// worker is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	s := newSupervisor(p.cfg, notify.addr)
+	s.preloadFD = preloadFD
 	s.becomeReaper()
 	now := time.Now()
 	for _, sl := range s.slots {
@@ -73,4 +84,27 @@ func (p *Pool) Alive(ctx context.Context) error {
 	case <-ctx.Done():
 		return ErrNotAnswering
 	}
+}
+
+// sealedMemfd holds data in an anonymous file that nobody can change: every
+// worker maps the same library, whatever it does with its copy of the fd.
+func sealedMemfd(name string, data []byte) (int, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return -1, fmt.Errorf("memfd_create %s: %w", name, err)
+	}
+	for rest := data; len(rest) > 0; {
+		n, err := unix.Write(fd, rest)
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("write %s: %w", name, err)
+		}
+		rest = rest[n:]
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("seal %s: %w", name, err)
+	}
+	return fd, nil
 }

@@ -37,6 +37,9 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 	for _, fd := range fds {
 		files = append(files, uintptr(fd))
 	}
+	if s.preloadFD >= 0 {
+		files = append(files, uintptr(s.preloadFD)) // right after the sockets
+	}
 	argv := append([]string{execStageArg0, s.cfg.Path}, s.cfg.Command...)
 	pid, err := syscall.ForkExec(selfExe, argv, &syscall.ProcAttr{
 		Env:   s.workerEnv(sl.index, len(fds)),
@@ -65,6 +68,9 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 func (s *supervisor) workerEnv(slot, sockets int) []string {
 	env := workerEnv(s.cfg.Env, slot, len(s.slots), s.socketNames(sockets), s.cfg.GOMAXPROCS)
 	env = append(env, "NOTIFY_SOCKET="+s.notify)
+	if s.preloadFD >= 0 {
+		env = withPreload(env, "/proc/self/fd/"+strconv.Itoa(firstFD+sockets))
+	}
 	if s.cfg.Watchdog > 0 {
 		env = append(env, "WATCHDOG_USEC="+strconv.FormatInt(s.cfg.Watchdog.Microseconds(), 10))
 	}

@@ -1,0 +1,5 @@
+//go:build !shim
+
+package preload
+
+var library []byte
