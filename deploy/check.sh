@@ -15,17 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 chart=deploy/helm/shardinit
-helm=${HELM:-}
-if [ -z "$helm" ]; then
-	if command -v helm >/dev/null; then
-		helm=helm
-	elif command -v go >/dev/null && [ -x "$(go env GOPATH)/bin/helm" ]; then
-		helm="$(go env GOPATH)/bin/helm"
-	else
-		echo "check: helm not found (go install helm.sh/helm/v3/cmd/helm@v3.22.0)" >&2
-		exit 1
-	fi
-fi
+. "$(dirname "$0")/find-helm.sh"
 export HELM=$helm
 shardinit=${SHARDINIT:-bin/shardinit}
 [ -x "$shardinit" ] || shardinit=

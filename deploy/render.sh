@@ -23,17 +23,7 @@ case "${1:-}" in
 	*) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-helm=${HELM:-}
-if [ -z "$helm" ]; then
-	if command -v helm >/dev/null; then
-		helm=helm
-	elif command -v go >/dev/null && [ -x "$(go env GOPATH)/bin/helm" ]; then
-		helm="$(go env GOPATH)/bin/helm"
-	else
-		echo "render: helm not found (go install helm.sh/helm/v3/cmd/helm@v3.22.0)" >&2
-		exit 1
-	fi
-fi
+. "$(dirname "$0")/find-helm.sh"
 
 # render DIR writes every manifest of the default rendering into DIR.
 render() {
