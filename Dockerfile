@@ -21,9 +21,21 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd cmd
 COPY pkg pkg
+COPY internal/preload internal/preload
 COPY examples examples
+COPY shim shim
 ARG VERSION=dev
-RUN go build -tags urfave_cli_no_docs -ldflags "-s -w -X main.version=${VERSION}" -o /out/shardinit ./cmd/shardinit && \
+# The LD_PRELOAD shim is embedded when the builder can compile it (cc and
+# make), or when the context brings it compiled (shim/build, as make
+# e2e-image does); otherwise --preload refuses with a clear error.
+RUN tags=urfave_cli_no_docs; \
+    if [ ! -f shim/build/libshardinit_preload.so ] && command -v cc >/dev/null && command -v make >/dev/null; then \
+        make -s -C shim; \
+    fi; \
+    if [ -f shim/build/libshardinit_preload.so ]; then \
+        cp shim/build/libshardinit_preload.so internal/preload/ && tags="$tags shim"; \
+    fi; \
+    go build -tags "$tags" -ldflags "-s -w -X main.version=${VERSION}" -o /out/shardinit ./cmd/shardinit && \
     go build -ldflags "-s -w" -o /out/hello ./examples/hello
 
 # The shardinit image: one static binary, nothing else; non-root by default

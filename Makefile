@@ -7,18 +7,32 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help build test demo lint e2e-image chart-test clean
+.PHONY: help shim build test demo lint e2e-image chart-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
-build: ## build bin/shardinit and the demo worker bin/hello
-	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
+SHIM      := shim/build/libshardinit_preload.so
+EMBEDDED  := internal/preload/libshardinit_preload.so
+# The shim is embedded (build tag shim) only when it could be compiled.
+SHIM_TAG   = $$(test -f $(EMBEDDED) && echo shim)
+
+shim: ## compile the LD_PRELOAD shim where the build embeds it (skipped without a C compiler)
+	@if command -v $(CC) >/dev/null 2>&1; then \
+		$(MAKE) -s -C shim && cp $(SHIM) $(EMBEDDED); \
+	else \
+		echo "no C compiler ($(CC)): building without the LD_PRELOAD shim (--preload will refuse)"; \
+		rm -f $(EMBEDDED); \
+	fi
+
+build: shim ## build bin/shardinit (with the LD_PRELOAD shim) and bin/hello
+	CGO_ENABLED=0 $(GO) build -tags "$(TAGS) $(SHIM_TAG)" -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hello ./examples/hello
 
-test: ## vet, then every test with the race detector (real processes, needs root for the PID 1 tests)
+test: shim ## vet, the shim's own tests (ASan, valgrind), then every Go test with the race detector (root for the PID 1 tests)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@if test -f $(EMBEDDED); then $(MAKE) -s -C shim test; fi
+	$(GO) test -race -count=1 -tags "$(SHIM_TAG)" ./...
 
 demo: build ## run shardinit with examples/hello on $(ADDR) (health on :8081); Ctrl-C stops it
 	bin/shardinit --listen http=$(ADDR) -- bin/hello

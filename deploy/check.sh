@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 chart=deploy/helm/shardinit
-. "$(dirname "$0")/find-helm.sh"
+. deploy/find-helm.sh # (the script runs from the repository root)
 export HELM=$helm
 shardinit=${SHARDINIT:-bin/shardinit}
 [ -x "$shardinit" ] || shardinit=

@@ -23,7 +23,7 @@ case "${1:-}" in
 	*) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-. "$(dirname "$0")/find-helm.sh"
+. deploy/find-helm.sh # (the script runs from the repository root)
 
 # render DIR writes every manifest of the default rendering into DIR.
 render() {

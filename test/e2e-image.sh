@@ -67,6 +67,9 @@ goroot=$(go env GOROOT)
 tar -c -C "$root" . -C / "${goroot#/}" etc/ssl/certs/ca-certificates.crt |
 	$docker import -c "ENV PATH=$goroot/bin:/bin HOME=/root GOTOOLCHAIN=local" - shardinit-builder:local >/dev/null
 
+step "compile the LD_PRELOAD shim here (the builder image has no C compiler)"
+make -s -C shim
+
 step "build the images (legacy builder)"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 for target in shardinit demo; do
@@ -83,6 +86,9 @@ step "the shardinit image's configuration"
 config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}}')
 echo "$config"
 [ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $version" ] || fail "unexpected image config: $config"
+$docker run --rm --network host --entrypoint /shardinit shardinit:e2e check --preload -- server | grep -q '^preload: true' ||
+	fail "the image's shardinit has no LD_PRELOAD shim"
+echo "the image's shardinit embeds the LD_PRELOAD shim (check --preload passes)"
 out=$($docker run --rm --network host shardinit:e2e 2>&1) && fail "shardinit without a command exited 0"
 echo "without a command: $out"
 case "$out" in *"no command to run"*) ;; *) fail "no clear error without a command" ;; esac
