@@ -32,10 +32,11 @@ func needPreload(t *testing.T, program string) string {
 func startBinder(t *testing.T, port int, command ...string) *instance {
 	t.Helper()
 	in := startShardinit(t, start{prepare: func(cmd *exec.Cmd) { cmd.Dir = t.TempDir() }},
-		append([]string{"--preload", "--workers", "2", "--listen", listenArg("http", port), "--health-addr", "", "--"}, command...)...)
-	shards := listenSockets(t, port)
+		// These servers die of SIGTERM (143) rather than exit 0: say that is fine.
+		append([]string{"--preload", "--workers", "2", "--listen", listenArg("http", port), "--health-addr", "",
+			"--success-exit-codes", "143", "--"}, command...)...)
 	eventually(t, 15*time.Second, "each worker to take its shard through its own bind", func() bool {
-		held := 0
+		shards, held := listenSockets(t, port), 0
 		for pid := range childrenOf(in.cmd.Process.Pid) {
 			held += len(socketsHeld(pid, shards))
 		}
