@@ -106,14 +106,17 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 	s.retire(old, now)
 }
 
-// retire asks a replaced worker to stop and schedules its SIGKILL. A
-// worker that was stopped (SIGSTOP) is not continued: resumed, it would
-// race its own shutdown for the queue its successor now serves, and a
-// server that reads a request while shutting down drops it (Go's
-// net/http does). It stays stopped until the SIGKILL.
+// retire asks a replaced worker to stop and schedules its SIGKILL. SIGCONT
+// follows the stop signal: a worker that was stopped (SIGSTOP) then
+// finishes the requests it had accepted instead of losing them at the
+// SIGKILL. Until its listener closes it may take a few more connections
+// from the queue its successor serves; a worker that drains properly
+// (listen.ServeHTTP) answers those too, while one that calls Go's
+// http.Server.Shutdown alone may drop them.
 func (s *supervisor) retire(w *worker, now time.Time) {
 	w.stopping, w.killAt, s.changed = true, now.Add(s.cfg.StopTimeout), true
 	s.signal(w, s.cfg.StopSignal)
+	s.signal(w, unix.SIGCONT)
 }
 
 // killOverdue kills replaced workers whose stop timeout has passed.
