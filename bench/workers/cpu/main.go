@@ -1,0 +1,104 @@
+// Command cpu is the benchmark's Go worker: an HTTP server whose handler
+// hashes -rounds times with SHA-256 before it answers (0 rounds: the same
+// trivial answer as examples/hello). The one binary serves every Go case of
+// bench/run.sh, so that only the way it is launched differs:
+//
+//	cpu -rounds 2000                       under shardinit: fds 3.. (LISTEN_FDS)
+//	cpu -rounds 2000 -reuseport 127.0.0.1:8080   binds the port itself, SO_REUSEPORT
+//	cpu -rounds 2000 -listen 127.0.0.1:8080      binds the port itself, plain
+//
+// Every answer names the worker's PID ("… (pid 42)"), which the balance
+// section counts. On SIGTERM or SIGINT it drains as examples/hello does
+// (listen.ServeHTTP) and exits 0. When NOTIFY_SOCKET is set it says READY=1
+// once it serves, in either mode.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/shardinit/shardinit/pkg/listen"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 0, "SHA-256 rounds per request (0: a hello answer)")
+	reuseport := flag.String("reuseport", "", "bind this address itself with SO_REUSEPORT instead of taking LISTEN_FDS")
+	plain := flag.String("listen", "", "bind this address itself (no SO_REUSEPORT) instead of taking LISTEN_FDS")
+	grace := flag.Duration("grace", 5*time.Second, "drain time on SIGTERM")
+	flag.Parse()
+
+	slot, workers := os.Getenv("SHARDINIT_WORKER"), os.Getenv("SHARDINIT_WORKERS")
+	if slot == "" {
+		slot, workers = "0", "1"
+	}
+	pid := os.Getpid()
+	n := *rounds
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n == 0 {
+				fmt.Fprintf(w, "hello from worker %s of %s (pid %d)\n", slot, workers, pid)
+				return
+			}
+			sum := sha256.Sum256([]byte(r.URL.Path))
+			for i := 1; i < n; i++ {
+				sum = sha256.Sum256(sum[:])
+			}
+			fmt.Fprintf(w, "cpu from worker %s of %s (pid %d) %s\n", slot, workers, pid, hex.EncodeToString(sum[:4]))
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	addr, reuse := *plain, false
+	if *reuseport != "" {
+		addr, reuse = *reuseport, true
+	}
+	if addr == "" {
+		if err := listen.Serve(srv, *grace); err != nil {
+			log.Fatalf("cpu: %v", err)
+		}
+		return
+	}
+	lc := net.ListenConfig{}
+	if reuse {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	l, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		log.Fatalf("cpu: %v", err)
+	}
+	// From here on as listen.Serve does with an inherited socket (the
+	// connection limiter, READY=1, STOPPING=1 and the drain), so that only
+	// the way the socket arrived differs.
+	lim, err := listen.LimitFromEnv(l)
+	if err != nil {
+		log.Fatalf("cpu: %v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	context.AfterFunc(ctx, func() { listen.Stopping() })
+	if err := listen.Ready(); err != nil {
+		log.Fatalf("cpu: %v", err)
+	}
+	if err := listen.ServeHTTP(ctx, srv, []net.Listener{lim}, *grace); err != nil {
+		log.Fatalf("cpu: %v", err)
+	}
+}

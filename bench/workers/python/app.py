@@ -1,0 +1,23 @@
+"""The benchmark's CPU-bound WSGI app for gunicorn: each request hashes
+BENCH_ROUNDS times (default 3000) with SHA-256 before it answers with its
+PID.
+
+    gunicorn -w 2 -b 127.0.0.1:8080 --chdir bench/workers/python app:app
+    shardinit --workers 2 --listen http=127.0.0.1:8080 -- \
+        gunicorn -w 1 --chdir bench/workers/python app:app   # LISTEN_FDS
+"""
+import hashlib
+import os
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3000"))
+SLOT = os.environ.get("SHARDINIT_WORKER", "0")
+WORKERS = os.environ.get("SHARDINIT_WORKERS", "1")
+
+
+def app(environ, start_response):
+    h = environ.get("PATH_INFO", "/").encode()
+    for _ in range(ROUNDS):
+        h = hashlib.sha256(h).digest()
+    body = ("python from worker %s of %s (pid %d) %s\n" % (SLOT, WORKERS, os.getpid(), h[:4].hex())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
