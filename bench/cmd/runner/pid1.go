@@ -28,55 +28,45 @@ func sectionPID1(ctx context.Context) error {
 		goOne("dumb-init, one process", 0, "dumb-init"),
 	}
 	g := "the supervisor process alone (Go hello workers)"
-	for run := range cfg.runs {
-		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
-		for _, c := range rotate(cases, run) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			srv, err := c.start(ctx, freePort())
-			if err != nil {
-				fmt.Printf("  %s: %v\n", c.name, err)
-				continue
-			}
-			pid := srv.procs[0].pid
-			if srv.health > 0 {
-				// One scrape and one status, as Prometheus and a kubelet would.
-				httpStatus(fmt.Sprintf("http://127.0.0.1:%d/metrics", srv.health))
-				httpStatus(fmt.Sprintf("http://127.0.0.1:%d/status", srv.health))
-			}
-			if err := sleepCtx(ctx, time.Second); err != nil {
-				srv.stop()
-				return err
-			}
-			c0, s0, t0 := cpuNs(pid), switches(pid), time.Now()
-			if err := sleepCtx(ctx, cfg.duration); err != nil {
-				srv.stop()
-				return err
-			}
-			el := time.Since(t0)
-			idleCPU := (cpuNs(pid) - c0) / float64(el.Nanoseconds()) * 100
-			wake := (switches(pid) - s0) / el.Seconds()
-			idleRSS := rssKiB(pid) / 1024
-			c0, t0 = cpuNs(pid), time.Now()
-			r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.duration, keepalive: true})
-			el = time.Since(t0)
-			loadCPU := (cpuNs(pid) - c0) / float64(el.Nanoseconds()) * 100
-			loadRSS := rssKiB(pid) / 1024
-			srv.stop()
-			if err != nil {
-				fmt.Printf("  %s: %v\n", c.name, err)
-				continue
-			}
-			res.Add("pid1", g, c.name, "idle RSS", "MiB", "lower", round2(idleRSS))
-			res.Add("pid1", g, c.name, "idle CPU", "% of a core", "lower", math.Round(idleCPU*10000)/10000)
-			res.Add("pid1", g, c.name, "idle wakeups", "per s", "lower", round2(wake))
-			res.Add("pid1", g, c.name, "RSS under load", "MiB", "lower", round2(loadRSS))
-			res.Add("pid1", g, c.name, "CPU under load", "% of a core", "lower", round2(loadCPU))
-			res.Add("pid1", g, c.name, "load served", "req/s", "higher", math.Round(r.rps()))
-			fmt.Printf("  %-40s idle: RSS %5.1f MiB CPU %.4f%% wakeups %.1f/s | load: RSS %5.1f MiB CPU %.2f%% (%.0f req/s)\n",
-				c.name, idleRSS, idleCPU, wake, loadRSS, loadCPU, r.rps())
+	err := eachStarted(ctx, "pid1", cases, func(c launch, srv *server) error {
+		pid := srv.procs[0].pid
+		if srv.health > 0 {
+			// One scrape and one status, as Prometheus and a kubelet would.
+			httpStatus(fmt.Sprintf("http://127.0.0.1:%d/metrics", srv.health))
+			httpStatus(fmt.Sprintf("http://127.0.0.1:%d/status", srv.health))
 		}
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+		c0, s0, t0 := cpuNs(pid), switches(pid), time.Now()
+		if err := sleepCtx(ctx, cfg.duration); err != nil {
+			return err
+		}
+		el := time.Since(t0)
+		idleCPU := (cpuNs(pid) - c0) / float64(el.Nanoseconds()) * 100
+		wake := (switches(pid) - s0) / el.Seconds()
+		idleRSS := rssKiB(pid) / 1024
+		c0, t0 = cpuNs(pid), time.Now()
+		r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.duration, keepalive: true})
+		el = time.Since(t0)
+		loadCPU := (cpuNs(pid) - c0) / float64(el.Nanoseconds()) * 100
+		loadRSS := rssKiB(pid) / 1024
+		if err != nil {
+			fmt.Printf("  %s: %v\n", c.name, err)
+			return nil
+		}
+		res.Add("pid1", g, c.name, "idle RSS", "MiB", "lower", round2(idleRSS))
+		res.Add("pid1", g, c.name, "idle CPU", "% of a core", "lower", math.Round(idleCPU*10000)/10000)
+		res.Add("pid1", g, c.name, "idle wakeups", "per s", "lower", round2(wake))
+		res.Add("pid1", g, c.name, "RSS under load", "MiB", "lower", round2(loadRSS))
+		res.Add("pid1", g, c.name, "CPU under load", "% of a core", "lower", round2(loadCPU))
+		res.Add("pid1", g, c.name, "load served", "req/s", "higher", math.Round(r.rps()))
+		fmt.Printf("  %-40s idle: RSS %5.1f MiB CPU %.4f%% wakeups %.1f/s | load: RSS %5.1f MiB CPU %.2f%% (%.0f req/s)\n",
+			c.name, idleRSS, idleCPU, wake, loadRSS, loadCPU, r.rps())
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return startToReady(ctx)
 }

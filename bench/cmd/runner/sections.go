@@ -22,10 +22,10 @@ func addWrk(section, group, cas string, r wrkResult) {
 		group, cas, r.rps(), r.P50US/1000, r.P99US/1000, r.P999US/1000, r.failed())
 }
 
-// measureCases runs every case of a group list once per run, the cases in a
-// rotating order, each started once per run and measured with keep-alive on
-// and/or off. group names the table for a keep-alive mode.
-func measureCases(ctx context.Context, section string, cases []launch, kas []bool, group func(ka bool) string) error {
+// eachStarted starts every case once per run, the cases in a rotating
+// order, hands each running server to measure, and stops it after. A case
+// that does not start is noted as skipped and the others go on.
+func eachStarted(ctx context.Context, section string, cases []launch, measure func(c launch, srv *server) error) error {
 	for run := range cfg.runs {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
 		for _, c := range rotate(cases, run) {
@@ -38,19 +38,31 @@ func measureCases(ctx context.Context, section string, cases []launch, kas []boo
 				skip(section, fmt.Sprintf("%s (run %d)", c.name, run+1), err.Error())
 				continue
 			}
-			warm(ctx, srv)
-			for _, ka := range kas {
-				r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.duration, keepalive: ka})
-				if err != nil {
-					fmt.Printf("  %s: %v\n", c.name, err)
-					continue
-				}
-				addWrk(section, group(ka), c.name, r)
-			}
+			err = measure(c, srv)
 			srv.stop()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// measureCases measures every case under the closed-loop load, with
+// keep-alive on and/or off; group names the table for a keep-alive mode.
+func measureCases(ctx context.Context, section string, cases []launch, kas []bool, group func(ka bool) string) error {
+	return eachStarted(ctx, section, cases, func(c launch, srv *server) error {
+		warm(ctx, srv)
+		for _, ka := range kas {
+			r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.duration, keepalive: ka})
+			if err != nil {
+				fmt.Printf("  %s: %v\n", c.name, err)
+				continue
+			}
+			addWrk(section, group(ka), c.name, r)
+		}
+		return nil
+	})
 }
 
 // 1. Zero cost: the Go worker under shardinit against the same binary
@@ -153,39 +165,27 @@ func sectionLatency(ctx context.Context) error {
 		shardinitLaunch(fmt.Sprintf("shardinit ×%d, per-worker sockets", n), n, []string{"--ready-on", "notify"}, cpuCmd(rounds)...),
 		shardinitLaunch(fmt.Sprintf("shardinit ×%d, shared socket", n), n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(rounds)...),
 	}
-	for run := range cfg.runs {
-		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
-		for _, c := range rotate(cases, run) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			srv, err := c.start(ctx, freePort())
+	return eachStarted(ctx, "latency", cases, func(c launch, srv *server) error {
+		warm(ctx, srv)
+		for _, ka := range []bool{true, false} {
+			r, err := runLoadgen(ctx, srv.port, rate[ka], cfg.duration, ka)
 			if err != nil {
 				fmt.Printf("  %s: %v\n", c.name, err)
 				continue
 			}
-			warm(ctx, srv)
-			for _, ka := range []bool{true, false} {
-				r, err := runLoadgen(ctx, srv.port, rate[ka], cfg.duration, ka)
-				if err != nil {
-					fmt.Printf("  %s: %v\n", c.name, err)
-					continue
-				}
-				g := fmt.Sprintf("Go CPU-bound (%d × SHA-256), constant %.0f req/s, keep-alive %s", rounds, rate[ka], onOff(ka))
-				res.Add("latency", g, c.name, "p50", "ms", "lower", round2(r.P50Ms))
-				res.Add("latency", g, c.name, "p90", "ms", "lower", round2(r.P90Ms))
-				res.Add("latency", g, c.name, "p99", "ms", "lower", round2(r.P99Ms))
-				res.Add("latency", g, c.name, "p99.9", "ms", "lower", round2(r.P999Ms))
-				res.Add("latency", g, c.name, "max", "ms", "lower", round2(r.MaxMs))
-				res.Add("latency", g, c.name, "served", "req/s", "higher", math.Round(r.Achieved))
-				res.Add("latency", g, c.name, "failed", "requests", "lower", r.failed()+float64(r.Unstarted))
-				fmt.Printf("  %-70s | %-40s p50 %6.2f  p99 %6.2f  p99.9 %7.2f  max %7.2f ms  served %.0f/%.0f req/s  failed %.0f\n",
-					g, c.name, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, r.Achieved, r.Rate, r.failed())
-			}
-			srv.stop()
+			g := fmt.Sprintf("Go CPU-bound (%d × SHA-256), constant %.0f req/s, keep-alive %s", rounds, rate[ka], onOff(ka))
+			res.Add("latency", g, c.name, "p50", "ms", "lower", round2(r.P50Ms))
+			res.Add("latency", g, c.name, "p90", "ms", "lower", round2(r.P90Ms))
+			res.Add("latency", g, c.name, "p99", "ms", "lower", round2(r.P99Ms))
+			res.Add("latency", g, c.name, "p99.9", "ms", "lower", round2(r.P999Ms))
+			res.Add("latency", g, c.name, "max", "ms", "lower", round2(r.MaxMs))
+			res.Add("latency", g, c.name, "served", "req/s", "higher", math.Round(r.Achieved))
+			res.Add("latency", g, c.name, "failed", "requests", "lower", r.failed()+float64(r.Unstarted))
+			fmt.Printf("  %-70s | %-40s p50 %6.2f  p99 %6.2f  p99.9 %7.2f  max %7.2f ms  served %.0f/%.0f req/s  failed %.0f\n",
+				g, c.name, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, r.Achieved, r.Rate, r.failed())
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // 4. Balance: requests per worker, counted by the PID in each answer.
