@@ -26,23 +26,9 @@ import (
 	"slices"
 	"sync"
 	"time"
-)
 
-// Result is what loadgen prints.
-type Result struct {
-	Rate      float64        `json:"rate"`
-	Due       int            `json:"due"`
-	Done      int            `json:"done"`
-	Errors    map[string]int `json:"errors"`
-	Achieved  float64        `json:"achieved_rps"`
-	MeanMs    float64        `json:"mean_ms"`
-	P50Ms     float64        `json:"p50_ms"`
-	P90Ms     float64        `json:"p90_ms"`
-	P99Ms     float64        `json:"p99_ms"`
-	P999Ms    float64        `json:"p999_ms"`
-	MaxMs     float64        `json:"max_ms"`
-	Unstarted int            `json:"unstarted"`
-}
+	"github.com/shardinit/shardinit/bench/internal/results"
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "server address")
@@ -143,7 +129,7 @@ func main() {
 	}
 	wg.Wait()
 
-	r := Result{Rate: *rate, Errors: map[string]int{"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}}
+	r := results.Loadgen{Rate: *rate, Errors: map[string]int{"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}}
 	var lat []time.Duration
 	for _, c := range all {
 		lat = append(lat, c.lat...)

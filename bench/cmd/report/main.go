@@ -421,21 +421,16 @@ var intros = map[string]string{
 		"iterations; each of the runs is one `-count`.",
 }
 
-func (r *report) zeroCost() {
-	for i, g := range r.groups("zero-cost") {
-		r.p("### %s\n\n", g)
-		ref := findCase(r.cases("zero-cost", g), "by hand")
-		r.table("zero-cost", g, ref, "throughput", nil)
-		r.bars(fmt.Sprintf("zero-cost-%d", i+1), g+": throughput", "zero-cost", g, "throughput")
-	}
-}
+func (r *report) zeroCost()  { r.throughput("zero-cost", "by hand") }
+func (r *report) multiCore() { r.throughput("multi-core", "one process") }
 
-func (r *report) multiCore() {
-	for i, g := range r.groups("multi-core") {
+// throughput writes a section's tables and bar charts, each row also as a
+// ratio to the case whose name contains ref.
+func (r *report) throughput(section, ref string) {
+	for i, g := range r.groups(section) {
 		r.p("### %s\n\n", g)
-		ref := findCase(r.cases("multi-core", g), "one process")
-		r.table("multi-core", g, ref, "throughput", nil)
-		r.bars(fmt.Sprintf("multi-core-%d", i+1), g+": throughput", "multi-core", g, "throughput")
+		r.table(section, g, findCase(r.cases(section, g), ref), "throughput", nil)
+		r.bars(fmt.Sprintf("%s-%d", section, i+1), g+": throughput", section, g, "throughput")
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shardinit/shardinit/bench/internal/results"
 )
 
 // wrkScript makes wrk print its summary as one JSON line (with p99.9, which
@@ -143,20 +145,7 @@ func lastLines(s string, n int) string {
 }
 
 // lgResult is one run of bench/cmd/loadgen (constant rate).
-type lgResult struct {
-	Rate      float64        `json:"rate"`
-	Due       int            `json:"due"`
-	Done      int            `json:"done"`
-	Errors    map[string]int `json:"errors"`
-	Achieved  float64        `json:"achieved_rps"`
-	MeanMs    float64        `json:"mean_ms"`
-	P50Ms     float64        `json:"p50_ms"`
-	P90Ms     float64        `json:"p90_ms"`
-	P99Ms     float64        `json:"p99_ms"`
-	P999Ms    float64        `json:"p999_ms"`
-	MaxMs     float64        `json:"max_ms"`
-	Unstarted int            `json:"unstarted"`
-}
+type lgResult struct{ results.Loadgen }
 
 func (r lgResult) failed() float64 {
 	n := 0

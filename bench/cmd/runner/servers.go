@@ -154,23 +154,17 @@ func shardinitLaunch(name string, n int, flags []string, command ...string) laun
 
 // markerLaunch runs argv and waits for it to print READY (the node server).
 func markerLaunch(name string, argv []string, env ...string) launch {
-	return launch{name, func(ctx context.Context, port int) (*server, error) {
-		s := &server{name: name, port: port}
-		a := make([]string, len(argv))
-		for i, v := range argv {
-			a[i] = strings.ReplaceAll(v, "{port}", strconv.Itoa(port))
-		}
-		p, err := startProc(name, a, env...)
-		if err != nil {
-			return nil, err
-		}
-		s.procs = append(s.procs, p)
-		return s.ready(ctx, 20*time.Second, func() bool { return p.out.readies() >= 1 })
-	}}
+	return argvLaunch(name, argv, func(p *proc) bool { return p.out.readies() >= 1 }, env...)
 }
 
 // plainLaunch runs argv and waits until the port answers (gunicorn).
 func plainLaunch(name string, argv []string, env ...string) launch {
+	return argvLaunch(name, argv, func(*proc) bool { return true }, env...)
+}
+
+// argvLaunch runs argv, with {port} replaced, until ready says so and the
+// port answers.
+func argvLaunch(name string, argv []string, ready func(*proc) bool, env ...string) launch {
 	return launch{name, func(ctx context.Context, port int) (*server, error) {
 		s := &server{name: name, port: port}
 		a := make([]string, len(argv))
@@ -182,7 +176,7 @@ func plainLaunch(name string, argv []string, env ...string) launch {
 			return nil, err
 		}
 		s.procs = append(s.procs, p)
-		return s.ready(ctx, 20*time.Second, func() bool { return true })
+		return s.ready(ctx, 20*time.Second, func() bool { return ready(p) })
 	}}
 }
 

@@ -56,24 +56,6 @@ func sectionZeroLoss(ctx context.Context) error {
 		at = time.Second
 	}
 	full := func(time.Duration) time.Duration { return max(cfg.duration, at+6*time.Second) }
-	slot0 := func(srv *server) int {
-		st, ok := readStatus(srv.health)
-		if !ok || len(st.Slots) == 0 {
-			return 0
-		}
-		return st.Slots[0].PID
-	}
-	// replaced polls until slot 0 has a ready worker other than victim.
-	replaced := func(ctx context.Context, srv *server, victim int, t0, until time.Time) float64 {
-		ok := waitUntil(ctx, time.Until(until), 10*time.Millisecond, func() bool {
-			st, ok := readStatus(srv.health)
-			return ok && len(st.Slots) > 0 && st.Slots[0].PID != victim && st.Slots[0].PID != 0 && st.Slots[0].State == "ready"
-		})
-		if !ok {
-			return -1
-		}
-		return time.Since(t0).Seconds()
-	}
 	scenarios := []scenario{
 		{name: "rolling restart (SIGHUP)", load: full,
 			event: func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
@@ -102,31 +84,12 @@ func sectionZeroLoss(ctx context.Context) error {
 				}
 				return 0, time.Since(t0).Seconds(), nil
 			}},
-		{name: "SIGKILL of a worker", load: full,
-			event: func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
-				victim := slot0(srv)
-				if victim == 0 {
-					return 0, -1, fmt.Errorf("no worker in slot 0")
-				}
-				// Stopped first, it accepts nothing more while its open
-				// connections are counted; then killed.
-				t0 := time.Now()
-				syscall.Kill(victim, syscall.SIGSTOP)
-				inflight := established(victim, srv.port)
-				syscall.Kill(victim, syscall.SIGKILL)
-				return inflight, replaced(ctx, srv, victim, t0, until), nil
-			}},
+		// Stopped first, the worker accepts nothing more while its open
+		// connections are counted; then killed, or left stopped for
+		// shardinit to find stuck.
+		{name: "SIGKILL of a worker", load: full, event: stopSlot0(true)},
 		{name: "SIGSTOP of a worker (--stuck-timeout 2s)", flags: []string{"--stuck-timeout", "2s", "--stop-timeout", "2s"}, load: full,
-			event: func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
-				victim := slot0(srv)
-				if victim == 0 {
-					return 0, -1, fmt.Errorf("no worker in slot 0")
-				}
-				t0 := time.Now()
-				syscall.Kill(victim, syscall.SIGSTOP)
-				inflight := established(victim, srv.port)
-				return inflight, replaced(ctx, srv, victim, t0, until), nil
-			}},
+			event: stopSlot0(false)},
 		{name: "SIGTERM, --drain-delay 3s (load stops 2s in)", flags: []string{"--drain-delay", "3s"},
 			load: func(at time.Duration) time.Duration { return at + 2*time.Second },
 			event: func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
@@ -199,4 +162,44 @@ func sectionZeroLoss(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stopSlot0 stops slot 0's worker, counts the connections it holds (in
+// flight), kills it if asked, and waits for its successor.
+func stopSlot0(kill bool) func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
+	return func(ctx context.Context, srv *server, until time.Time) (int, float64, error) {
+		victim := slot0(srv)
+		if victim == 0 {
+			return 0, -1, fmt.Errorf("no worker in slot 0")
+		}
+		t0 := time.Now()
+		syscall.Kill(victim, syscall.SIGSTOP)
+		inflight := established(victim, srv.port)
+		if kill {
+			syscall.Kill(victim, syscall.SIGKILL)
+		}
+		return inflight, replaced(ctx, srv, victim, t0, until), nil
+	}
+}
+
+// slot0 is the PID of slot 0's worker, 0 if none.
+func slot0(srv *server) int {
+	st, ok := readStatus(srv.health)
+	if !ok || len(st.Slots) == 0 {
+		return 0
+	}
+	return st.Slots[0].PID
+}
+
+// replaced polls until slot 0 has a ready worker other than victim, and
+// says how long after t0 that was (-1: not by until).
+func replaced(ctx context.Context, srv *server, victim int, t0, until time.Time) float64 {
+	ok := waitUntil(ctx, time.Until(until), 10*time.Millisecond, func() bool {
+		st, ok := readStatus(srv.health)
+		return ok && len(st.Slots) > 0 && st.Slots[0].PID != victim && st.Slots[0].PID != 0 && st.Slots[0].State == "ready"
+	})
+	if !ok {
+		return -1
+	}
+	return time.Since(t0).Seconds()
 }

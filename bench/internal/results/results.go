@@ -160,3 +160,19 @@ func (f *File) Write(path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// Loadgen is what bench/cmd/loadgen prints: one constant-rate run.
+type Loadgen struct {
+	Rate      float64        `json:"rate"`
+	Due       int            `json:"due"`
+	Done      int            `json:"done"`
+	Errors    map[string]int `json:"errors"`
+	Achieved  float64        `json:"achieved_rps"`
+	MeanMs    float64        `json:"mean_ms"`
+	P50Ms     float64        `json:"p50_ms"`
+	P90Ms     float64        `json:"p90_ms"`
+	P99Ms     float64        `json:"p99_ms"`
+	P999Ms    float64        `json:"p999_ms"`
+	MaxMs     float64        `json:"max_ms"`
+	Unstarted int            `json:"unstarted"`
+}
