@@ -36,6 +36,8 @@ func makePlan(cfg Config, command []string) (plan, error) {
 	for _, check := range []func() error{
 		func() error { return p.checkListen(cfg) },
 		func() error { return p.checkPool(cfg, command) },
+		func() error { return p.checkProcesses(cfg) },
+		func() error { return p.checkReadiness(cfg) },
 		func() error { return p.checkLog(cfg) },
 	} {
 		if err := check(); err != nil {
@@ -80,21 +82,36 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if err != nil {
 		return err
 	}
-	for name, d := range map[string]Duration{"stop-timeout": cfg.StopTimeout, "drain-delay": cfg.DrainDelay, "restart-window": cfg.RestartWindow} {
-		if d < 0 || (d == 0 && name != "drain-delay") {
-			return fmt.Errorf("%s %s: must be positive", name, time.Duration(d))
+	for _, d := range []struct {
+		name      string
+		value     Duration
+		zeroIsOff bool
+	}{{"stop-timeout", cfg.StopTimeout, false}, {"drain-delay", cfg.DrainDelay, true}, {"restart-window", cfg.RestartWindow, false}} {
+		if d.value < 0 || (d.value == 0 && !d.zeroIsOff) {
+			return fmt.Errorf("%s %s: must be positive", d.name, time.Duration(d.value))
 		}
 	}
 	if cfg.MaxRestarts < 0 {
 		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
 	}
+	p.pool = spawn.Config{
+		Command: command, Workers: cfg.Workers, StopSignal: sig,
+		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
+		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
+		Env: workerBaseEnv(),
+	}
+	return nil
+}
+
+// checkProcesses reads how the workers are run: user, preload, signals,
+// exit codes.
+func (p *plan) checkProcesses(cfg Config) error {
 	cred, err := parseUser(cfg.User)
 	if err != nil {
 		return err
 	}
-	var lib []byte
 	if cfg.Preload {
-		if lib = preload.Library(); lib == nil {
+		if p.pool.Preload = preload.Library(); p.pool.Preload == nil {
 			return fmt.Errorf("preload: %w", preload.ErrMissing)
 		}
 	}
@@ -107,6 +124,13 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 			return fmt.Errorf("success-exit-codes: %d is not an exit code (0-255)", code)
 		}
 	}
+	p.pool.Credential, p.pool.Signals, p.pool.SuccessCodes = cred, signals, cfg.SuccessCodes
+	return nil
+}
+
+// checkReadiness reads when workers count as ready and when they are
+// replaced (rolls, stuck, watchdog).
+func (p *plan) checkReadiness(cfg Config) error {
 	readyOn, err := spawn.ParseReadyOn(cfg.ReadyOn)
 	if err != nil {
 		return err
@@ -129,16 +153,9 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	case cfg.StuckTimeout < 0:
 		return fmt.Errorf("stuck-timeout %s: must not be negative", time.Duration(cfg.StuckTimeout))
 	}
-	p.pool = spawn.Config{
-		Command: command, Workers: cfg.Workers, StopSignal: sig,
-		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
-		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
-		Signals: signals, SuccessCodes: cfg.SuccessCodes, Credential: cred, Preload: lib,
-		RestartSurge: cfg.RestartSurge, ReadyTimeout: time.Duration(cfg.ReadyTimeout),
-		ReadyOn: readyOn, MinReady: cfg.MinReady, Watchdog: time.Duration(cfg.Watchdog),
-		StuckTimeout: time.Duration(cfg.StuckTimeout), OnStuck: onStuck,
-		Env: workerBaseEnv(),
-	}
+	p.pool.ReadyOn, p.pool.OnStuck, p.pool.MinReady = readyOn, onStuck, cfg.MinReady
+	p.pool.RestartSurge, p.pool.ReadyTimeout = cfg.RestartSurge, time.Duration(cfg.ReadyTimeout)
+	p.pool.Watchdog, p.pool.StuckTimeout = time.Duration(cfg.Watchdog), time.Duration(cfg.StuckTimeout)
 	return nil
 }
 

@@ -34,10 +34,7 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if spec.Network == "unix" {
 		return bindUnix(spec, opts)
 	}
-	target, err := targetOf(spec)
-	if err != nil {
-		return nil, err
-	}
+	target := targetOf(spec)
 	n, reuseport := shards, true
 	if opts.Mode == Shared {
 		n, reuseport = 1, false
@@ -61,20 +58,20 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 
 // targetOf picks the address family. An empty host binds every address:
 // dual-stack on IPv6 where the kernel has it, IPv4 otherwise.
-func targetOf(spec Spec) (tcpTarget, error) {
+func targetOf(spec Spec) tcpTarget {
 	host, port, _ := splitHostPort(spec.Address)
 	p, _ := strconv.ParseUint(port, 10, 16)
 	if host != "" {
 		ip := netip.MustParseAddr(host)
-		return tcpTarget{addr: netip.AddrPortFrom(ip, uint16(p)), v6only: spec.Network == "tcp6"}, nil
+		return tcpTarget{addr: netip.AddrPortFrom(ip, uint16(p)), v6only: spec.Network == "tcp6"}
 	}
 	switch {
 	case spec.Network == "tcp4" || !kernelHasIPv6():
-		return tcpTarget{addr: netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p))}, nil
+		return tcpTarget{addr: netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(p))}
 	case spec.Network == "tcp6":
-		return tcpTarget{addr: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(p)), v6only: true}, nil
+		return tcpTarget{addr: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(p)), v6only: true}
 	}
-	return tcpTarget{addr: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(p))}, nil
+	return tcpTarget{addr: netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(p))}
 }
 
 func kernelHasIPv6() bool {
