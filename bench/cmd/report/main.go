@@ -525,18 +525,8 @@ func (r *report) pid1() {
 			var series []lineSeries
 			runs := 0
 			for _, c := range r.cases("pid1", g) {
-				s := lineSeries{name: c}
-				for _, x := range xs {
-					v := r.values("pid1", g, c, x)
-					if len(v) == 0 {
-						s.points = append(s.points, point{x: x})
-						continue
-					}
-					lo, hi := results.MinMax(v)
-					s.points = append(s.points, point{x: x, med: results.Median(v), lo: lo, h: hi, ok: true})
-					runs = max(runs, len(v))
-				}
-				series = append(series, s)
+				s, n := seriesOf(c, xs, func(x string) []float64 { return r.values("pid1", g, c, x) })
+				series, runs = append(series, s), max(runs, n)
 			}
 			r.chart("start-to-ready", lineChart("start-to-ready: exec until ready", "workers (N)", "ms", r.footer(runs), xs, series), "start-to-ready")
 			continue
@@ -602,21 +592,28 @@ func (r *report) goBench() {
 			if xs == nil {
 				xs = cases
 			}
-			s := lineSeries{name: l.name}
-			for _, x := range xs {
-				v := r.values("gobench", g, x, l.metric)
-				if len(v) == 0 {
-					s.points = append(s.points, point{x: x})
-					continue
-				}
-				lo, hi := results.MinMax(v)
-				s.points = append(s.points, point{x: x, med: results.Median(v), lo: lo, h: hi, ok: true})
-				runs = max(runs, len(v))
-			}
-			series = append(series, s)
+			s, n := seriesOf(l.name, xs, func(x string) []float64 { return r.values("gobench", g, x, l.metric) })
+			series, runs = append(series, s), max(runs, n)
 		}
 		if len(series) > 0 {
 			r.chart(ch.file, lineChart(ch.title, "N", ch.unit, r.footer(runs), xs, series), ch.title)
 		}
 	}
+}
+
+// seriesOf is one line of a chart: the median and spread of values(x) at
+// each x (a gap where there are none), and the most runs any point has.
+func seriesOf(name string, xs []string, values func(x string) []float64) (lineSeries, int) {
+	s, runs := lineSeries{name: name}, 0
+	for _, x := range xs {
+		v := values(x)
+		if len(v) == 0 {
+			s.points = append(s.points, point{x: x})
+			continue
+		}
+		lo, hi := results.MinMax(v)
+		s.points = append(s.points, point{x: x, med: results.Median(v), lo: lo, h: hi, ok: true})
+		runs = max(runs, len(v))
+	}
+	return s, runs
 }
