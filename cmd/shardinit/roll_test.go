@@ -49,6 +49,32 @@ func (w *readyWatch) finish() {
 	w.done.Wait()
 }
 
+// traffic is load on the pool and a watch on its /readyz, for as long as
+// a test changes the pool under it.
+type traffic struct {
+	load  *load
+	ready *readyWatch
+}
+
+func startTraffic(t *testing.T, p probe, port, conns int) traffic {
+	return traffic{startLoad(t, port, conns, 2*time.Minute), watchReady(t, p)}
+}
+
+// stop ends both, and fails the test if a request failed, none was
+// answered, or /readyz was ever not 200.
+func (tr traffic) stop(t *testing.T, during string) {
+	t.Helper()
+	tr.load.finish()
+	tr.ready.finish()
+	t.Logf("%s: %s; /readyz not 200 %d of %d times", during, tr.load, tr.ready.bad.Load(), tr.ready.asked.Load())
+	if tr.load.failed.Load() > 0 || tr.load.ok.Load() == 0 {
+		t.Errorf("load %s: %s, want none failed", during, tr.load)
+	}
+	if tr.ready.bad.Load() > 0 {
+		t.Errorf("/readyz was not 200 %d of %d times %s", tr.ready.bad.Load(), tr.ready.asked.Load(), during)
+	}
+}
+
 // settled reports whether /status shows no roll, no successor and no
 // worker still stopping, with every slot's PID different from before.
 func settled(r health.Report, before map[int]int) bool {
@@ -78,8 +104,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	p := newProbe(t)
 	in, port := startPool(t, start{}, 4, p.flag(), "http")
 	p.waitCode("/readyz", http.StatusOK)
-	l := startLoad(t, port, 4, 2*time.Minute)
-	ready := watchReady(t, p)
+	tr := startTraffic(t, p, port, 4)
 	began := time.Now()
 	for i := range 10 {
 		before := slotsOf(p.status())
@@ -88,17 +113,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 			return settled(p.status(), before)
 		})
 	}
-	took := time.Since(began)
-	l.finish()
-	ready.finish()
-	t.Logf("10 rolls of 4 workers in %s under load: %s; /readyz asked %d times, %d not 200",
-		took.Round(time.Millisecond), l, ready.asked.Load(), ready.bad.Load())
-	if l.failed.Load() > 0 || l.ok.Load() == 0 {
-		t.Errorf("load during the rolls: %s, want none failed", l)
-	}
-	if ready.bad.Load() > 0 {
-		t.Errorf("/readyz was not 200 %d of %d times during the rolls", ready.bad.Load(), ready.asked.Load())
-	}
+	tr.stop(t, fmt.Sprintf("during 10 rolls of 4 workers (%s)", time.Since(began).Round(time.Millisecond)))
 	if rolls := value(p.metrics()["shardinit_rolls_total"]); rolls != 10 {
 		t.Errorf("shardinit_rolls_total = %v, want 10", rolls)
 	}
@@ -124,20 +139,15 @@ func TestRollAbortsWhenSuccessorNeverReady(t *testing.T) {
 	p := newProbe(t)
 	in, port := startNotifyPool(t, p, t.TempDir(), 2, "--ready-timeout", "1s")
 	before := slotsOf(p.status())
-	l := startLoad(t, port, 2, time.Minute)
-	ready := watchReady(t, p)
+	tr := startTraffic(t, p, port, 2)
 	in.signal(syscall.SIGHUP)
 	eventually(t, 15*time.Second, "the roll to fail and end", func() bool {
 		r := p.status()
 		return value(p.metrics()["shardinit_roll_failures_total"]) == 1 && !r.Rolling && r.Slots[0].Successor == 0
 	})
-	l.finish()
-	ready.finish()
+	tr.stop(t, "during the failed roll")
 	if after := slotsOf(p.status()); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("workers changed from %v to %v, want the old ones kept", before, after)
-	}
-	if l.failed.Load() > 0 || ready.bad.Load() > 0 {
-		t.Errorf("during the failed roll: %s; /readyz not 200 %d times", l, ready.bad.Load())
 	}
 	if !strings.Contains(in.log.String(), "rolling restart aborted") {
 		t.Errorf("the log does not say the roll was aborted")

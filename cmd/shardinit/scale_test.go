@@ -15,8 +15,7 @@ func TestScaleUpAndDownUnderLoad(t *testing.T) {
 	p := newProbe(t)
 	in, port := startPool(t, start{}, 4, p.flag(), "http")
 	p.waitCode("/readyz", http.StatusOK)
-	l := startLoad(t, port, 4, 2*time.Minute)
-	ready := watchReady(t, p)
+	tr := startTraffic(t, p, port, 4)
 
 	in.signal(syscall.SIGTTIN)
 	eventually(t, 15*time.Second, "a 5th slot with its own shard", func() bool {
@@ -30,15 +29,7 @@ func TestScaleUpAndDownUnderLoad(t *testing.T) {
 		return len(p.status().Slots) == 4 && len(listenSockets(t, port)) == 4
 	})
 	slotPIDs(t, port, 4)
-	l.finish()
-	ready.finish()
-	t.Logf("scaled 4 -> 5 -> 4 under load: %s; /readyz not 200 %d of %d times", l, ready.bad.Load(), ready.asked.Load())
-	if l.failed.Load() > 0 || l.ok.Load() == 0 {
-		t.Errorf("load: %s, want none failed", l)
-	}
-	if ready.bad.Load() > 0 {
-		t.Errorf("/readyz was not 200 %d times", ready.bad.Load())
-	}
+	tr.stop(t, "while scaling 4 -> 5 -> 4")
 	m := p.metrics()
 	for _, c := range []struct {
 		name   string
