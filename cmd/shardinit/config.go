@@ -39,6 +39,7 @@ type Config struct {
 	StuckTimeout  Duration `json:"stuck-timeout"`
 	OnStuck       string   `json:"on-stuck"`
 	HealthAddr    string   `json:"health-addr"`
+	HealthWait    Duration `json:"health-wait"`
 	LogFormat     string   `json:"log-format"`
 	LogLevel      string   `json:"log-level"`
 	// Command runs when none is given after "--".

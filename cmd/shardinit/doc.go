@@ -45,18 +45,49 @@
 //	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
 //	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
 //	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081; empty: off)
+//	--health-wait DURATION    SHARDINIT_HEALTH_WAIT     health address in use at start: serve anyway, retry
+//	                                                    it this long, then stop and exit 1 (default 0: exit 1 at once)
 //	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
 //	--log-level LEVEL         SHARDINIT_LOG_LEVEL       debug, info (default), warn, error
 //
 // The file may also name the worker command (key "command", a list), used
 // when none follows "--". Workers do not see the SHARDINIT_* settings.
 //
+// # Waiting for the health port
+//
+// With hostNetwork, a replacement pod on the same node shares the listeners
+// with the pod it replaces through SO_REUSEPORT, but the health port cannot
+// be shared: the kubelet's probes could not tell the two pods apart. With
+// --health-wait, a health address in use at start is not fatal: shardinit
+// logs a warning, starts the workers (which serve at once), and retries the
+// address in the background until the old shardinit exits and it binds.
+// Until then the new pod's readiness probe fails (it reaches the draining
+// old shardinit, or nothing), which is what keeps it from being reported
+// ready early. If the address is still taken after --health-wait,
+// shardinit stops the pool the normal way and exits 1; a stop asked for in
+// the meantime (SIGTERM) ends the wait. Other errors binding the health
+// address (a bad address, no permission) end shardinit at once, before any
+// worker starts. While it waits, status, restart and signal run in the new
+// pod would reach the old shardinit, whose PIDs mean other processes here.
+//
 // # Subcommands
 //
 //	shardinit check [flags] [-- COMMAND]   validate and print the configuration
 //	shardinit status [--health-addr ADDR]  show a running shardinit's slots and queues
 //	shardinit restart [--health-addr ADDR | --pid PID]  roll the workers (sends the restart signal)
+//	shardinit signal [--health-addr ADDR] SIGNAL [SLOT...]  send SIGNAL to every slot's worker, or to those slots'
 //	shardinit version                      print the version
+//
+// status, restart and signal find the running shardinit through its /status
+// (--health-addr, or the address in --config). The PIDs there are in
+// shardinit's PID namespace, so signal runs inside its container (kubectl
+// exec POD -- /shardinit signal QUIT 0), as restart does unless given --pid:
+// signal refuses a PID that is not a child of the shardinit /status names. An image built FROM scratch
+// has no kill(1); signal asks a worker for a stack dump (QUIT: a Go worker
+// then exits and is replaced) or pauses and resumes one (STOP, CONT) to try
+// how a stuck worker is handled. SIGNAL is a name (QUIT, SIGQUIT) or a
+// number; only each slot's current worker is signalled, not one being
+// replaced.
 //
 // Everything after the first "--" is the worker command, never a flag or a
 // subcommand of shardinit's.
@@ -66,5 +97,5 @@
 // The first non-zero exit of a worker that ended the pool or stopped with
 // it (128+N for one killed by signal N), else 0; 2 for bad input; 1 when a
 // port cannot be bound or another error stops shardinit before the workers
-// start; 127 when the command is not found, 126 when it cannot be run.
+// start, and when the health address is still in use after --health-wait; 127 when the command is not found, 126 when it cannot be run.
 package main

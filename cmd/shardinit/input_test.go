@@ -51,6 +51,7 @@ func TestBadInput(t *testing.T) {
 		{"bad sockets", []string{"--sockets", "many"}, nil, 2, `sockets "many"`},
 		{"port in use", []string{"--listen", "http=" + busy.Addr().String()}, nil, 1, "bind " + busy.Addr().String() + ": address already in use"},
 		{"health port in use", []string{"--health-addr", busy.Addr().String()}, nil, 1, "health-addr: bind " + busy.Addr().String() + ": address already in use"},
+		{"negative health-wait", []string{"--health-wait", "-1s"}, nil, 2, "health-wait -1s: must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

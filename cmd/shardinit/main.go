@@ -42,7 +42,7 @@ func newApp(command []string) *cli.App {
 		Action: func(c *cli.Context) error {
 			return runPool(c, append(c.Args().Slice(), command...))
 		},
-		Commands:        []*cli.Command{checkCommand(command), statusCommand, restartCommand, versionCommand},
+		Commands:        []*cli.Command{checkCommand(command), statusCommand, restartCommand, signalCommand, versionCommand},
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // exit codes are decided in exitCode
 		HideHelpCommand: true,

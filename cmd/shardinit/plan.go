@@ -20,6 +20,7 @@ type plan struct {
 	pool       spawn.Config
 	cpus       spawn.CPUs
 	healthAddr string
+	healthWait time.Duration
 	registry   *prometheus.Registry
 	logLevel   slog.Level
 	logJSON    bool
@@ -31,13 +32,14 @@ func makePlan(cfg Config, command []string) (plan, error) {
 	if len(command) == 0 {
 		command = cfg.Command
 	}
-	p := plan{healthAddr: cfg.HealthAddr}
+	p := plan{}
 	// The first problem only: one line that names it.
 	for _, check := range []func() error{
 		func() error { return p.checkListen(cfg) },
 		func() error { return p.checkPool(cfg, command) },
 		func() error { return p.checkProcesses(cfg) },
 		func() error { return p.checkReadiness(cfg) },
+		func() error { return p.checkHealth(cfg) },
 		func() error { return p.checkLog(cfg) },
 	} {
 		if err := check(); err != nil {
@@ -156,6 +158,14 @@ func (p *plan) checkReadiness(cfg Config) error {
 	p.pool.ReadyOn, p.pool.OnStuck, p.pool.MinReady = readyOn, onStuck, cfg.MinReady
 	p.pool.RestartSurge, p.pool.ReadyTimeout = cfg.RestartSurge, time.Duration(cfg.ReadyTimeout)
 	p.pool.Watchdog, p.pool.StuckTimeout = time.Duration(cfg.Watchdog), time.Duration(cfg.StuckTimeout)
+	return nil
+}
+
+func (p *plan) checkHealth(cfg Config) error {
+	if cfg.HealthWait < 0 {
+		return fmt.Errorf("health-wait %s: must not be negative", time.Duration(cfg.HealthWait))
+	}
+	p.healthAddr, p.healthWait = cfg.HealthAddr, time.Duration(cfg.HealthWait)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/shardinit/shardinit/pkg/spawn"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -63,7 +64,26 @@ func restartTarget(c *cli.Context) (int, unix.Signal, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("restart: %w", err)
 	}
+	if err := checkAnswerer(r, cfg.HealthAddr); err != nil {
+		return 0, 0, fmt.Errorf("restart: %w", err)
+	}
 	return r.PID, sig, checkShardinit(r.PID)
+}
+
+// checkAnswerer makes sure the shardinit that answered on addr is the one
+// with its PID here. On a node's network two pods can meet on one health
+// port: a replacement waits for it (--health-wait) while the old pod still
+// answers, and both shardinits are PID 1 of their own containers.
+func checkAnswerer(r health.Report, addr string) error {
+	if r.StartTicks == 0 {
+		return nil // an older shardinit, or no /proc there: nothing to compare
+	}
+	ticks, err := startTicksOf(r.PID)
+	if err == nil && ticks == r.StartTicks {
+		return nil
+	}
+	return fmt.Errorf("the shardinit answering on %s is not pid %d here: another container holds the health port "+
+		"(the pod this one replaces?); try again once it has exited", addr, r.PID)
 }
 
 // checkShardinit refuses to signal a PID that is not a shardinit here: the

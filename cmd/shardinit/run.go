@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
@@ -54,16 +50,22 @@ func runPool(c *cli.Context, command []string) error {
 	if pool, err = spawn.New(p.pool); err != nil {
 		return err
 	}
-	stopHealth, err := serveHealth(p.healthAddr, h, p.registry, log)
+	ctx, stopPool := context.WithCancelCause(c.Context)
+	defer stopPool(nil)
+	stopHealth, err := serveHealth(p.healthAddr, p.healthWait, h, p.registry, log, stopPool)
 	if err != nil {
 		return err
 	}
 	defer stopHealth()
 
 	logStart(log, p, set)
-	code, err := pool.Run(c.Context, signals)
+	code, err := pool.Run(ctx, signals)
 	if err != nil {
 		return err
+	}
+	// The health address is all that stops the pool with an error of its own.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
 	}
 	log.Info("exiting", "code", code)
 	return &spawn.ExitError{Code: code}
@@ -111,42 +113,4 @@ func logStart(log *slog.Logger, p plan, set *listen.Set) {
 	log.Info("starting", "version", version, "workers", p.pool.Workers, "cpu_quota", p.cpus.Quota,
 		"cpuset", p.cpus.Cpuset, "worker_gomaxprocs", p.pool.GOMAXPROCS, "listeners", strings.Join(bound, ", "),
 		"ready_on", p.pool.ReadyOn, "command", strings.Join(p.pool.Command, " "))
-}
-
-// serveHealth binds the probe address before any worker starts, so that a
-// port in use is reported as such (exit 1) with nothing left running.
-func serveHealth(addr string, h *health.Health, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
-	if addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("health-addr: %w", unwrapOpError(err))
-	}
-	mux := http.NewServeMux()
-	h.Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health server", "err", err)
-		}
-	}()
-	// Handlers read the sockets: they must be done before those close.
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}, nil
-}
-
-// unwrapOpError shortens "listen tcp :8081: bind: address already in use"
-// to "bind :8081: address already in use".
-func unwrapOpError(err error) error {
-	var op *net.OpError
-	var sys *os.SyscallError
-	if errors.As(err, &op) && errors.As(err, &sys) {
-		return fmt.Errorf("%s %s: %w", sys.Syscall, op.Addr, sys.Err)
-	}
-	return err
 }

@@ -91,3 +91,9 @@ func (h *Health) status() (spawn.Status, bool) {
 	defer h.mu.Unlock()
 	return h.st, h.known
 }
+
+// Stopping reports whether the pool has begun to stop (draining or later).
+func (h *Health) Stopping() bool {
+	st, known := h.status()
+	return known && st.Phase != spawn.Running
+}

@@ -100,6 +100,20 @@ func TestReadinessLoggedOnChangeOnly(t *testing.T) {
 	}
 }
 
+// Stopping is false until the supervisor reports a phase past running.
+func TestStopping(t *testing.T) {
+	f := newFixture(t, nil)
+	if f.h.Stopping() {
+		t.Errorf("Stopping() = true before any report, want false")
+	}
+	for phase, want := range map[spawn.Phase]bool{spawn.Running: false, spawn.Draining: true, spawn.Stopping: true, spawn.Killing: true} {
+		f.h.Update(status(phase, 1, "ready"))
+		if got := f.h.Stopping(); got != want {
+			t.Errorf("phase %s: Stopping() = %v, want %v", phase, got, want)
+		}
+	}
+}
+
 func TestStatusAndMetrics(t *testing.T) {
 	set, err := listen.Bind([]listen.Spec{{Name: "web", Network: "tcp4", Address: "127.0.0.1:0"}}, 2, listen.Options{})
 	if err != nil {

@@ -12,9 +12,13 @@ import (
 // Report is the JSON that /status answers (and `shardinit status` shows).
 type Report struct {
 	// PID is shardinit's, in its own PID namespace (1 in a container).
-	PID     int    `json:"pid"`
-	Phase   string `json:"phase"`
-	Rolling bool   `json:"rolling"`
+	PID int `json:"pid"`
+	// StartTicks is when shardinit started, in clock ticks after boot (field
+	// 22 of /proc/PID/stat). PIDs repeat across containers; with the start
+	// time a client can tell whether the PID it sees is this shardinit.
+	StartTicks uint64 `json:"start_ticks,omitempty"`
+	Phase      string `json:"phase"`
+	Rolling    bool   `json:"rolling"`
 	// RestartSignal is what `shardinit restart` sends to PID.
 	RestartSignal string           `json:"restart_signal,omitempty"`
 	Ready         bool             `json:"ready"`
@@ -56,7 +60,7 @@ type ShardReport struct {
 
 func (h *Health) report(now time.Time) Report {
 	st, _ := h.status()
-	r := Report{PID: os.Getpid(), Phase: string(st.Phase), Rolling: st.Rolling, RestartSignal: h.opts.RestartSignal,
+	r := Report{PID: os.Getpid(), StartTicks: selfStartTicks, Phase: string(st.Phase), Rolling: st.Rolling, RestartSignal: h.opts.RestartSignal,
 		Ready: st.Ready(), MinReady: st.MinReady,
 		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
 	for i, sl := range st.Slots {

@@ -115,7 +115,8 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 			close(reply)
 		case <-done:
 			done = nil
-			s.requestStop(s.cfg.StopSignal, "context canceled", time.Now())
+			// The caller's reason, e.g. a health address that stayed in use.
+			s.requestStop(s.cfg.StopSignal, context.Cause(ctx).Error(), time.Now())
 		case <-backstop.C:
 		case <-timer.C:
 		}
