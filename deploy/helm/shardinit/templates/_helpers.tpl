@@ -120,6 +120,44 @@ stop-timeout, after SIGTERM; the kubelet's SIGKILL must not come sooner.
 {{- end }}
 
 {{/*
+"true" when pods on a node share their ports (hostNetwork + shareHostPorts):
+no containerPorts are declared, so probes and Services name ports by number.
+*/}}
+{{- define "shardinit.sharePorts" -}}
+{{- if and .Values.hostNetwork .Values.shareHostPorts }}true{{ end }}
+{{- end }}
+
+{{/*
+A port reference for probes and Service targetPorts: the containerPort's name,
+or the number when no containerPorts are declared. Takes (list $ name port).
+*/}}
+{{- define "shardinit.portRef" -}}
+{{- $root := index . 0 -}}
+{{- if include "shardinit.sharePorts" $root }}{{ int (index . 2) }}{{ else }}{{ index . 1 }}{{ end }}
+{{- end }}
+
+{{/*
+shareHostPorts is safe only when the old pod is stopping while the new one
+waits for the health port, and when every listener can be shared.
+*/}}
+{{- define "shardinit.validateSharing" -}}
+{{- if .Values.shareHostPorts }}
+{{- if not .Values.hostNetwork }}
+{{- fail "shareHostPorts needs hostNetwork: without it every pod has ports of its own" }}
+{{- end }}
+{{- if ne .Values.shardinit.sockets "per-worker" }}
+{{- fail "shareHostPorts needs shardinit.sockets per-worker: a shared socket has no SO_REUSEPORT, so the replacement pod could not bind it" }}
+{{- end }}
+{{- if eq .Values.strategy.type "RollingUpdate" }}
+{{- $surge := toString ((.Values.strategy.rollingUpdate | default dict).maxSurge | default 0) }}
+{{- if not (has $surge (list "0" "0%")) }}
+{{- fail (printf "shareHostPorts needs strategy.rollingUpdate.maxSurge 0 (it is %s): a surge pod would wait for the health port of a pod that is not stopping" $surge) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Checks that values.schema.json cannot express: they relate several values.
 Included by deployment.yaml, so every render runs them.
 */}}
@@ -158,4 +196,5 @@ Included by deployment.yaml, so every render runs them.
 {{- fail (printf "autoscaling.minReplicas %d is more than autoscaling.maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- end }}
 {{- $_ := include "shardinit.terminationGracePeriod" . }}
+{{- $_ := include "shardinit.validateSharing" . }}
 {{- end }}
