@@ -7,7 +7,8 @@
 //
 //	loadgen -addr 127.0.0.1:8080 -rate 2000 -conns 32 -duration 10s [-keepalive=false]
 //
-// It prints one JSON object: requests due and done, errors by kind, and the
+// SIGINT or SIGTERM ends it early: no new request is sent, those under way
+// finish, and the counts cover what was due until then. It prints one JSON object: requests due and done, errors by kind, and the
 // latency percentiles in milliseconds. Debian has no wrk2, and h2load's
 // --rps measures from the moment a request is sent.
 package main
@@ -23,8 +24,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shardinit/shardinit/bench/internal/results"
@@ -55,6 +58,15 @@ func main() {
 	end := start.Add(*duration)
 	// Nothing runs past the last due time plus one timeout.
 	hardEnd := end.Add(*timeout)
+	stop := make(chan struct{})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	var stoppedAt time.Time
+	go func() {
+		<-sigs
+		stoppedAt = time.Now()
+		close(stop)
+	}()
 
 	type conn struct {
 		lat     []time.Duration
@@ -80,13 +92,11 @@ func main() {
 			defer closeConn()
 			for k := 0; ; k++ {
 				due := start.Add(offset + time.Duration(k)*interval)
-				if !due.Before(end) {
+				if !due.Before(end) || !waitUntil(due, stop) {
 					return
 				}
 				c.due++
-				if now := time.Now(); now.Before(due) {
-					time.Sleep(due.Sub(now))
-				} else if now.After(hardEnd) {
+				if time.Now().After(hardEnd) {
 					c.unstart++
 					continue
 				}
@@ -141,7 +151,13 @@ func main() {
 	}
 	slices.Sort(lat)
 	r.Done = len(lat)
-	r.Achieved = float64(r.Done) / duration.Seconds()
+	sent := *duration
+	select {
+	case <-stop:
+		sent = min(sent, stoppedAt.Sub(start))
+	default:
+	}
+	r.Achieved = float64(r.Done) / sent.Seconds()
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	pct := func(q float64) float64 {
 		if len(lat) == 0 {
@@ -169,4 +185,25 @@ func kind(what string, err error) string {
 		return "timeout"
 	}
 	return what
+}
+
+// waitUntil sleeps until t and reports true, or false as soon as stop closes.
+func waitUntil(t time.Time, stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return false
+	default:
+	}
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-stop:
+		return false
+	}
 }
