@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # make e2e-image: builds the image on a real Docker engine and runs it.
 #
-# The engine is Debian's docker.io, started by hand with its own data and
-# exec roots, no bridge and no iptables; containers use the host network,
-# so every request goes to 127.0.0.1. No image is pulled: the builder image
-# is assembled here from this machine's Go toolchain, CA certificates and a
-# static busybox, and the build reaches only the Go module proxy.
-# Everything it starts is stopped by PID at the end.
+# The engine and the offline build are test/lib/docker.sh's. Containers use
+# the host network, so every request goes to 127.0.0.1. Everything it starts
+# is stopped by PID at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,64 +19,28 @@ need busybox busybox-static
 need curl curl
 
 work=$(mktemp -d /tmp/shardinit-e2e-image.XXXXXX)
-export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
-docker=/usr/bin/docker # Debian's client, the engine's version
-dockerd_pid=
+. test/lib/docker.sh
 
 cleanup() {
 	set +e
-	if [ -n "$dockerd_pid" ]; then
-		$docker rm -f e2e-demo >/dev/null 2>&1
-		kill -TERM "$dockerd_pid" && wait "$dockerd_pid"
-	fi
-	grep -F "$work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l
+	[ -n "$dockerd_pid" ] && $docker rm -f e2e-demo >/dev/null 2>&1
+	docker_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
-		sleep 0.2
-	done
-}
-
 step "start dockerd (data and exec roots in $work)"
-dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
-	-H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
-	--userland-proxy=false >"$work/dockerd.log" 2>&1 &
-dockerd_pid=$!
-wait_for 60 "dockerd to answer" $docker version || { tail -20 "$work/dockerd.log"; exit 1; }
-$docker version --format 'engine {{.Server.Version}}, storage {{.Server.Os}}'
-$docker info --format 'storage driver: {{.Driver}}, cgroup {{.CgroupVersion}}'
+docker_start
 
 step "assemble the builder image (Go $(go env GOVERSION), busybox, CA certificates)"
-root="$work/builder"
-mkdir -p "$root/bin" "$root/tmp" "$root/root"
-chmod 1777 "$root/tmp"
-cp "$(command -v busybox)" "$root/bin/busybox"
-ln -s busybox "$root/bin/sh"
-goroot=$(go env GOROOT)
-tar -c -C "$root" . -C / "${goroot#/}" etc/ssl/certs/ca-certificates.crt |
-	$docker import -c "ENV PATH=$goroot/bin:/bin HOME=/root GOTOOLCHAIN=local" - shardinit-builder:local >/dev/null
+docker_builder
 
-step "compile the LD_PRELOAD shim here (the builder image has no C compiler)"
-make -s -C shim
-
-step "build the images (legacy builder)"
+step "build the images (legacy builder; the LD_PRELOAD shim is compiled here)"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-for target in shardinit demo; do
-	tag=shardinit:e2e
-	[ "$target" = demo ] && tag=shardinit-demo:e2e
-	start=$SECONDS
-	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
-		--build-arg VERSION="$version" --target "$target" -t "$tag" . >/dev/null
-	echo "$tag built in $((SECONDS - start))s"
-done
+docker_build shardinit shardinit:e2e
+docker_build demo shardinit-demo:e2e
 $docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
 
 step "the shardinit image's configuration"

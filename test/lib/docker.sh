@@ -1,0 +1,64 @@
+# Sourced by the end-to-end scripts: a Docker engine of their own and the
+# repository's images, built offline.
+#
+# The engine is Debian's docker.io, started by hand with its own data and
+# exec roots under $work, no bridge and no iptables. No image is pulled: the
+# builder image is assembled from this machine's Go toolchain, CA
+# certificates and a static busybox, and the build reaches only the Go module
+# proxy. The caller sets $work, defines fail() and calls docker_stop at exit.
+
+export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
+docker=/usr/bin/docker # Debian's client, the engine's version
+dockerd_pid=
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+	local deadline=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
+		sleep 0.2
+	done
+}
+
+docker_start() {
+	dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
+		-H "$DOCKER_HOST" --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+		--userland-proxy=false >"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	wait_for 60 "dockerd to answer" $docker version || { tail -20 "$work/dockerd.log"; exit 1; }
+	$docker version --format 'engine {{.Server.Version}}, storage {{.Server.Os}}'
+	$docker info --format 'storage driver: {{.Driver}}, cgroup {{.CgroupVersion}}'
+}
+
+# docker_stop stops the engine (by PID) and unmounts what it left under $work.
+docker_stop() {
+	if [ -n "$dockerd_pid" ]; then
+		kill -TERM "$dockerd_pid" && wait "$dockerd_pid"
+		dockerd_pid=
+	fi
+	grep -F "$work" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l
+}
+
+# docker_builder imports shardinit-builder:local: Go, busybox, CA certificates.
+docker_builder() {
+	local root="$work/builder" goroot
+	mkdir -p "$root/bin" "$root/tmp" "$root/root"
+	chmod 1777 "$root/tmp"
+	cp "$(command -v busybox)" "$root/bin/busybox"
+	ln -sf busybox "$root/bin/sh"
+	goroot=$(go env GOROOT)
+	tar -c -C "$root" . -C / "${goroot#/}" etc/ssl/certs/ca-certificates.crt |
+		$docker import -c "ENV PATH=$goroot/bin:/bin HOME=/root GOTOOLCHAIN=local" - shardinit-builder:local >/dev/null
+}
+
+# docker_build TARGET TAG: one stage of the repository's Dockerfile (legacy
+# builder). The LD_PRELOAD shim is compiled here first: the builder image
+# has no C compiler.
+docker_build() {
+	local target=$1 tag=$2 start=$SECONDS version
+	make -s -C shim
+	version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
+		--build-arg VERSION="$version" --target "$target" -t "$tag" . >/dev/null
+	echo "$tag built in $((SECONDS - start))s"
+}
