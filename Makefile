@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build test demo lint e2e-image chart-test bench clean
+.PHONY: help shim build test demo lint e2e-image chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -52,6 +52,10 @@ chart-test: build ## lint and render the chart, validate every object, install i
 	cd test/k8s && $(GO) test -count=1 ./...
 	PATH="$$PATH:$(GOBIN)" bash deploy/check.sh
 	PATH="$$PATH:$(GOBIN)" bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml)
+
+e2e-k8s: ## the chart on a live single-node cluster (kubelet, containerd) started here: probes, PID 1, rollouts under load, stuck workers
+	@command -v helm >/dev/null || test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	PATH="$$PATH:$(GOBIN)" bash test/k8s/e2e.sh
 
 bench: build ## the benchmark suite on 127.0.0.1 (RUNS, DURATION, SMOKE=1, SECTIONS: see bench/README.md); writes bench/results.json and docs/benchmarks.md
 	bash bench/run.sh

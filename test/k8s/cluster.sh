@@ -3,6 +3,8 @@
 # enough for `helm install` and `kubectl apply --dry-run=server`.
 #
 #   cluster.sh build DIR   build kube-apiserver (and kubectl if none) only
+#   cluster.sh build-node DIR   also kube-controller-manager, kube-scheduler
+#                          and kubelet (for node.sh)
 #   cluster.sh start DIR   build if needed, start etcd + kube-apiserver, wait
 #                          for /readyz, write DIR/kubeconfig, DIR/env, DIR/pids
 #   cluster.sh stop DIR    stop exactly the processes listed in DIR/pids
@@ -25,7 +27,7 @@ die() { log "ERROR: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-usage() { echo "usage: $0 {build|start|stop} DIR" >&2; exit 2; }
+usage() { echo "usage: $0 {build|build-node|start|stop} DIR" >&2; exit 2; }
 
 [ $# -eq 2 ] || usage
 CMD=$1
@@ -245,6 +247,7 @@ KUBECONFIG=$DIR/kubeconfig
 KUBECTL=$kubectl
 KUBE_APISERVER=https://127.0.0.1:$api_port
 ETCD=http://127.0.0.1:$etcd_port
+K8S_BIN=$BIN
 EOF
 
     # The admin must see the default namespace and be able to create ServiceAccounts.
@@ -263,6 +266,9 @@ EOF
 
 case "$CMD" in
     build) go_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver; ensure_kubectl >/dev/null; ensure_etcd ;;
+    build-node)
+        for c in kube-apiserver kube-controller-manager kube-scheduler kubelet; do go_build "$c" "k8s.io/kubernetes/cmd/$c"; done
+        ensure_kubectl >/dev/null; ensure_etcd ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     *) usage ;;
