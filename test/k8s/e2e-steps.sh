@@ -22,14 +22,7 @@ result() { printf 'RESULT %s\n' "$*"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "timed out after $1s waiting for $what"
-		sleep 0.2
-	done
-}
+. test/lib/wait.sh
 
 # ---- the namespaces: nothing done here is seen by the machine ----------
 step "network namespace: lo up, net.ipv4.tcp_migrate_req=1; private /run, /var/log and kernel sysctls"

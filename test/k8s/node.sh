@@ -33,15 +33,8 @@ k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --request-timeout=10s "$@"; }
 
 alive() { [ -r "/proc/$1/stat" ] && ! sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1 | grep -q '[ZX]'; }
 
-# wait_until SECONDS WHAT COMMAND...: poll COMMAND until it succeeds.
-wait_until() {
-    local deadline=$((SECONDS + $1)) what=$2
-    shift 2
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || die "timed out waiting for $what"
-        sleep 0.2
-    done
-}
+fail() { die "$@"; }
+. "$HERE/../lib/wait.sh"
 
 # run NAME LOG COMMAND...: start a component in the background, record its PID.
 run() {
@@ -132,7 +125,7 @@ cmd_start() {
 
     write_containerd_config
     run containerd containerd.log containerd --config "$DIR/containerd/config.toml"
-    wait_until 30 "containerd to answer" ctr version
+    wait_for 30 "containerd to answer" ctr version
     log "containerd $(ctr version | awk '/Version:/ {print $2; exit}') answers on $SOCK"
     if [ -n "${IMAGES:-}" ]; then
         local tar
@@ -175,7 +168,11 @@ cmd_stop() {
     pid=$(awk '$1 == "kubelet" {print $2}' "$DIR/pids" 2>/dev/null || true)
     if [ -n "$pid" ] && alive "$pid"; then
         kill -TERM "$pid"
-        wait_until 20 "the kubelet to stop" eval "! alive $pid"
+        for _ in $(seq 100); do alive "$pid" || break; sleep 0.2; done
+        if alive "$pid"; then
+            log "kubelet (pid $pid) did not exit after TERM, killing"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
         log "stopped kubelet (pid $pid)"
     fi
     if [ -S "$SOCK" ] && ctr version >/dev/null 2>&1; then

@@ -11,14 +11,7 @@ export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
 docker=/usr/bin/docker # Debian's client, the engine's version
 dockerd_pid=
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-	local deadline=$((SECONDS + $1)) what=$2
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
-		sleep 0.2
-	done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
 docker_start() {
 	dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
