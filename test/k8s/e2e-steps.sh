@@ -130,6 +130,8 @@ t_ready=$(now)
 k logs "$pod" >"$DIR/install.log"
 started=$(logtime "$DIR/install.log" starting)
 result "time to Ready: $(elapsed "$t0" "$t_ready")s from helm install, $(elapsed "$started" "$t_ready")s from shardinit's start (probe period 1s)"
+echo "the pod's timeline (running, then Ready once a probe passed):"
+awk -v p="$pod" -v t0="$t0" '$2 == p { $1 = sprintf("+%.2fs", $1 - t0); print "  " $0 }' "$DIR/pods.log"
 probes=$(k get pod "$pod" -o jsonpath='{range .spec.containers[0]}{.startupProbe.httpGet.path}:{.startupProbe.httpGet.port} {.readinessProbe.httpGet.path}:{.readinessProbe.httpGet.port} {.livenessProbe.httpGet.path}:{.livenessProbe.httpGet.port}{end}')
 echo "probes (httpGet path:port): startup, readiness, liveness = $probes"
 [ "$probes" = "/readyz:8081 /readyz:8081 /livez:8081" ] || fail "unexpected probes: $probes"
