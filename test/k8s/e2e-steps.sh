@@ -25,11 +25,13 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 . test/lib/wait.sh
 
 # ---- the namespaces: nothing done here is seen by the machine ----------
-step "network namespace: lo up, net.ipv4.tcp_migrate_req=1; private /run, /var/log and kernel sysctls"
+MIGRATE=${TCP_MIGRATE_REQ:-1}
+step "network namespace: lo up, net.ipv4.tcp_migrate_req=$MIGRATE; private /run, /var/log and kernel sysctls"
 ip link set lo up
 # As an operator of hostNetwork pods that share ports would: connections
 # queued on a closing listener move to another socket of its group.
-echo 1 >/proc/sys/net/ipv4/tcp_migrate_req
+# (TCP_MIGRATE_REQ=0 shows what happens without.)
+echo "$MIGRATE" >/proc/sys/net/ipv4/tcp_migrate_req
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p "$DIR/var-log" "$DIR/sysctl"
 mount --bind "$DIR/var-log" /var/log

@@ -11,7 +11,9 @@
 # no kubepods cgroup; both namespaces went away with their last process.
 #
 # Environment: K8S_BIN_DIR (the Kubernetes build cache, default
-# ~/.cache/shardinit-test-k8s/bin), KEEP_WORK=1 (keep the logs of a passing run).
+# ~/.cache/shardinit-test-k8s/bin), KEEP_WORK=1 (keep the logs of a passing
+# run), TCP_MIGRATE_REQ=0 (leave net.ipv4.tcp_migrate_req off in the test's
+# network namespace, to see what it buys: the handovers then lose requests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
