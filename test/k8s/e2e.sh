@@ -29,7 +29,7 @@ need() { # need COMMAND PACKAGE
 }
 step "packages"
 for pair in dockerd:docker.io containerd:containerd runc:runc etcd:etcd-server busybox:busybox-static \
-	curl:curl python3:python3 openssl:openssl ip:iproute2 unshare:util-linux; do
+	curl:curl python3:python3 openssl:openssl ip:iproute2 unshare:util-linux pgrep:procps; do
 	need "${pair%%:*}" "${pair#*:}"
 done
 echo "containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'), etcd $(etcd --version | awk 'NR==1 {print $3}')"
