@@ -67,8 +67,12 @@
 // shardinit stops the pool the normal way and exits 1; a stop asked for in
 // the meantime (SIGTERM) ends the wait. Other errors binding the health
 // address (a bad address, no permission) end shardinit at once, before any
-// worker starts. While it waits, status, restart and signal run in the new
-// pod would reach the old shardinit, whose PIDs mean other processes here.
+// worker starts. While it waits, restart and signal run in the new pod
+// would reach the old shardinit, whose PIDs mean other processes here: they
+// compare the start time /status reports and refuse. With --health-wait set,
+// shardinit warns at start when net.ipv4.tcp_migrate_req is off, since the
+// connections queued on its sockets when it stops would be reset instead of
+// moving to the pod that shares the ports.
 //
 // # Subcommands
 //

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -101,4 +102,38 @@ func processesWith(kv string) []int {
 		}
 	}
 	return pids
+}
+
+// With --health-wait (ports shared with another pod), shardinit warns when
+// the network namespace would reset the connections queued on its sockets
+// as it stops; a new namespace starts with net.ipv4.tcp_migrate_req at 0.
+func TestHealthWaitWarnsWithoutMigrate(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("a network namespace of the test's own needs root")
+	}
+	const warning = "net.ipv4.tcp_migrate_req is off"
+	for _, wait := range []string{"10s", "0s"} {
+		in := startShardinit(t, start{prepare: func(cmd *exec.Cmd) {
+			cmd.Args = append([]string{cmd.Args[0], "launch-in-netns"}, cmd.Args[1:]...)
+		}}, append([]string{"--workers", "1", "--listen", "http=127.0.0.1:8080", "--health-addr", "127.0.0.1:8081",
+			"--health-wait", wait, "--"}, worker("http")...)...)
+		// Once shardinit logs, the launcher has moved into its namespace.
+		eventually(t, 10*time.Second, "shardinit to start", func() bool { return strings.Contains(in.log.String(), "msg=starting") })
+		served := false
+		inNetns(t, in.cmd.Process.Pid, func() { // the worker serves: it has its handlers
+			for deadline := time.Now().Add(10 * time.Second); !served && time.Now().Before(deadline); {
+				if served = rawGet("127.0.0.1:8080") == nil; !served {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+		if !served {
+			t.Fatalf("--health-wait %s: the worker did not answer in its network namespace", wait)
+		}
+		if got := strings.Contains(in.log.String(), warning); got != (wait != "0s") {
+			t.Errorf("--health-wait %s: warning logged: %v, want %v\n%s", wait, got, wait != "0s", in.log.String())
+		}
+		in.stopCleanly()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // parentOf is pid's parent, as this PID namespace sees it.
@@ -32,4 +33,13 @@ func startTicksOf(pid int) (uint64, error) {
 		return 0, fmt.Errorf("parse %s: %w", path, err)
 	}
 	return strconv.ParseUint(f, 10, 64)
+}
+
+// migrateReqOff reports whether this network namespace resets the
+// connections queued on a listener that closes, instead of moving them to
+// another socket of its SO_REUSEPORT group: net.ipv4.tcp_migrate_req is 0,
+// or the kernel (before 5.14) has no such setting.
+func migrateReqOff() bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_migrate_req")
+	return err != nil || strings.TrimSpace(string(b)) == "0"
 }

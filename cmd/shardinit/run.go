@@ -59,6 +59,12 @@ func runPool(c *cli.Context, command []string) error {
 	defer stopHealth()
 
 	logStart(log, p, set)
+	// --health-wait means another pod shares these ports on the node: what it
+	// gets of our queued connections when we stop is the kernel's choice.
+	if p.healthWait > 0 && migrateReqOff() {
+		log.Warn("net.ipv4.tcp_migrate_req is off: connections queued on these sockets when shardinit stops " +
+			"are reset instead of moving to the pod that shares the ports; set it to 1 on the node")
+	}
 	code, err := pool.Run(ctx, signals)
 	if err != nil {
 		return err
