@@ -41,10 +41,18 @@ func TestExecStage(t *testing.T) {
 	if !strings.Contains(out, "pid-ok") {
 		t.Errorf("LISTEN_PID is not the worker's PID:\n%s", out)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+	masks := 0
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "Sig") {
+			continue
+		}
+		masks++
 		if !strings.HasSuffix(line, "0000000000000000") {
 			t.Errorf("worker starts with %s, want nothing ignored or blocked", line)
 		}
+	}
+	if masks != 2 {
+		t.Errorf("found %d of the SigIgn and SigBlk lines, want 2:\n%s", masks, out)
 	}
 }
 
