@@ -8,23 +8,14 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/shardinit/shardinit/pkg/health"
 )
 
-// statusReport is what the runner reads of shardinit's /status.
-type statusReport struct {
-	Phase   string `json:"phase"`
-	Rolling bool   `json:"rolling"`
-	Ready   bool   `json:"ready"`
-	Slots   []struct {
-		Slot  int    `json:"slot"`
-		State string `json:"state"`
-		PID   int    `json:"pid"`
-	} `json:"slots"`
-}
-
-func readStatus(health int) (statusReport, bool) {
-	var st statusReport
-	resp, err := probe.Get(fmt.Sprintf("http://127.0.0.1:%d/status", health))
+// readStatus asks shardinit's health server on port for /status.
+func readStatus(port int) (health.Report, bool) {
+	var st health.Report
+	resp, err := probe.Get(fmt.Sprintf("http://127.0.0.1:%d/status", port))
 	if err != nil {
 		return st, false
 	}
