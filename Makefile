@@ -44,18 +44,13 @@ lint: ## gofmt and go vet must be clean
 e2e-image: ## build the image on a real Docker engine (started here) and run it: PID 1, probes, docker stop
 	bash test/e2e-image.sh
 
-HELM_VERSION := v3.22.0
-GOBIN        := $(shell $(GO) env GOPATH)/bin
-
 chart-test: build ## lint and render the chart, validate every object, install it on a real kube-apiserver
-	@command -v helm >/dev/null || test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	cd test/k8s && $(GO) test -count=1 ./...
-	PATH="$$PATH:$(GOBIN)" bash deploy/check.sh
-	PATH="$$PATH:$(GOBIN)" bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml)
+	bash deploy/check.sh
+	bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml)
 
 e2e-k8s: ## the chart on a live single-node cluster (kubelet, containerd) started here: probes, PID 1, rollouts under load, stuck workers
-	@command -v helm >/dev/null || test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
-	PATH="$$PATH:$(GOBIN)" bash test/k8s/e2e.sh
+	bash test/k8s/e2e.sh
 
 bench: build ## the benchmark suite on 127.0.0.1 (RUNS, DURATION, SMOKE=1, SECTIONS: see bench/README.md); writes bench/results.json and docs/benchmarks.md
 	bash bench/run.sh

@@ -19,12 +19,12 @@
 #   VALIDATE_FLAGS   extra flags for validate (e.g. -allow-unknown-kinds=ServiceMonitor)
 #   K8S_BIN_DIR      where kube-apiserver is built/cached
 #                    (default ${XDG_CACHE_HOME:-~/.cache}/shardinit-test-k8s/bin)
-#   HELM             helm binary (default: helm on PATH, else `go install helm@v3.22.0`)
+#   HELM             helm binary (default: deploy/find-helm.sh's: helm on PATH, else
+#                    the one `go install` puts in GOBIN, installed there when missing)
 #   KEEP_WORK=1      keep the temporary directory (renderings, logs)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-HELM_VERSION=v3.22.0
 
 usage() { echo "usage: $0 CHART_DIR MANIFEST_DIR|- [VALUES.yaml...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
@@ -90,20 +90,8 @@ summary() {
 }
 
 # ---- tools ----
-find_helm() {
-    if [ -n "${HELM:-}" ]; then return; fi
-    if command -v helm >/dev/null 2>&1; then HELM=$(command -v helm); return; fi
-    local gobin; gobin=$(go env GOBIN); gobin=${gobin:-$(go env GOPATH)/bin}
-    if [ ! -x "$gobin/helm" ]; then
-        log "helm not found: go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION (takes minutes cold)"
-        local t; t=$(now)
-        go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-        log "TIMING helm build: $(since "$t")s"
-    fi
-    HELM=$gobin/helm
-}
-
-find_helm
+. "$HERE/../../deploy/find-helm.sh"
+HELM=$helm
 log "helm: $HELM ($("$HELM" version --short 2>/dev/null))"
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
 if [ -z "$KUBECTL" ]; then  # cluster.sh builds kubectl from test/k8s when none is on PATH
