@@ -13,11 +13,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -672,10 +674,36 @@ static int relay(const char *errfile)
 	return shim_lines;
 }
 
+/* Runs a worker (run_worker) and prints one "ok" or "FAIL" line: what (a
+ * printf format), its exit status and how many shim lines it printed. It
+ * passes when it exits 0 having printed min_lines to max_lines of them.
+ * Returns 1 when it failed. */
+__attribute__((format(printf, 10, 11)))
+static int expect(const char *dir, const char *mode, const int *fds, int nfds,
+		  const char *listen_pid, char **args, char *const *env, int min_lines,
+		  int max_lines, const char *what, ...)
+{
+	static int runs;
+	char errfile[4200];
+	int rc, lines, ok;
+	va_list ap;
+
+	snprintf(errfile, sizeof(errfile), "%s/%d-%s.err", dir, ++runs, mode);
+	rc = run_worker(mode, fds, nfds, listen_pid, args, env, errfile);
+	lines = relay(errfile);
+	ok = rc == 0 && lines >= min_lines && lines <= max_lines;
+	printf("%s - ", ok ? "ok  " : "FAIL");
+	va_start(ap, what);
+	vprintf(what, ap);
+	va_end(ap);
+	printf(" (exit %d, %d shim lines on stderr)\n", rc, lines);
+	return !ok;
+}
+
 static int driver(const char *dir)
 {
-	int fds[7], ports[7] = {0}, i, rc, bad = 0, lines;
-	char pbuf[7][16], *pargs[8], errfile[4200];
+	int fds[7], ports[7] = {0}, i, bad = 0;
+	char pbuf[7][16], *pargs[8];
 	char fa[16], fb[16], fc[16], fd_[16], reuseport[96], reuseaddr[32], devfilter[32];
 	char *fargs[] = {fa, fb, fc, fd_, NULL};
 
@@ -700,34 +728,14 @@ static int driver(const char *dir)
 	}
 	pargs[7] = NULL;
 
-	{
-		char *env[] = {"LISTEN_FDS", "7", "LISTEN_FDNAMES", "a:b:c:d:e:f:g",
-			       "SHARDINIT_SHIM_DEBUG", "1", NULL};
-		snprintf(errfile, sizeof(errfile), "%s/handover.err", dir);
-		rc = run_worker("handover", fds, 7, NULL, pargs, env, errfile);
-		lines = relay(errfile);
-		printf("%s - hand-over, pass-through, UDP/unix, wildcards, dup, %d threads (exit %d, %d debug lines)\n",
-		       rc == 0 && lines > 0 ? "ok  " : "FAIL", THREADS, rc, lines);
-		bad |= rc != 0 || lines == 0;
-	}
-	{
-		char *env[] = {"LISTEN_FDS", "1000", NULL};
-		snprintf(errfile, sizeof(errfile), "%s/many.err", dir);
-		rc = run_worker("many", fds, 7, NULL, pargs, env, errfile);
-		lines = relay(errfile);
-		printf("%s - LISTEN_FDS=1000 with 7 open: fd 3 still handed over, nothing printed (exit %d)\n",
-		       rc == 0 && lines == 0 ? "ok  " : "FAIL", rc);
-		bad |= rc != 0 || lines != 0;
-	}
-	{
-		char *env[] = {"LISTEN_FDS", "7", NULL};
-		snprintf(errfile, sizeof(errfile), "%s/foreign.err", dir);
-		rc = run_worker("foreign", fds, 7, "1", pargs, env, errfile);
-		lines = relay(errfile);
-		printf("%s - LISTEN_PID of another process: nothing handed over (exit %d)\n",
-		       rc == 0 && lines == 0 ? "ok  " : "FAIL", rc);
-		bad |= rc != 0 || lines != 0;
-	}
+	bad |= expect(dir, "handover", fds, 7, NULL, pargs,
+		      (char *[]){"LISTEN_FDS", "7", "LISTEN_FDNAMES", "a:b:c:d:e:f:g",
+				 "SHARDINIT_SHIM_DEBUG", "1", NULL},
+		      1, INT_MAX, "hand-over, pass-through, UDP/unix, wildcards, dup, %d threads", THREADS);
+	bad |= expect(dir, "many", fds, 7, NULL, pargs, (char *[]){"LISTEN_FDS", "1000", NULL}, 0, 0,
+		      "LISTEN_FDS=1000 with 7 open: fd 3 still handed over, nothing printed");
+	bad |= expect(dir, "foreign", fds, 7, "1", pargs, (char *[]){"LISTEN_FDS", "7", NULL}, 0, 0,
+		      "LISTEN_PID of another process: nothing handed over");
 	snprintf(fa, sizeof(fa), "%d", free_port());
 	snprintf(fb, sizeof(fb), "%d", free_port());
 	snprintf(fc, sizeof(fc), "%d", free_port());
@@ -740,14 +748,9 @@ static int driver(const char *dir)
 			       "SHARDINIT_SHIM_BINDTODEVICE", "lo",
 			       "SHARDINIT_SHIM_BINDTODEVICE_FILTER", devfilter,
 			       "SHARDINIT_SHIM_DEBUG", i ? "1" : "", NULL};
-		snprintf(errfile, sizeof(errfile), "%s/filters%d.err", dir, i);
-		rc = run_worker("filters", fds, 0, NULL, fargs, env, errfile);
-		lines = relay(errfile);
 		/* Three bad entries: reported under DEBUG=1, silent otherwise. */
-		printf("%s - filters (REUSEPORT, REUSEADDR, BINDTODEVICE), DEBUG=%s: %d shim lines on stderr (exit %d)\n",
-		       rc == 0 && (i ? lines >= 3 : lines == 0) ? "ok  " : "FAIL", i ? "1" : "unset",
-		       lines, rc);
-		bad |= rc != 0 || (i ? lines < 3 : lines != 0);
+		bad |= expect(dir, "filters", fds, 0, NULL, fargs, env, i ? 3 : 0, i ? INT_MAX : 0,
+			      "filters (REUSEPORT, REUSEADDR, BINDTODEVICE), DEBUG=%s", i ? "1" : "unset");
 	}
 	for (i = 0; i < 7; i++)
 		close(fds[i]);
