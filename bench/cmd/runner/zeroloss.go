@@ -57,7 +57,8 @@ func sectionZeroLoss(ctx context.Context) error {
 				}
 				t0 := time.Now()
 				syscall.Kill(srv.procs[0].pid, syscall.SIGHUP)
-				time.Sleep(50 * time.Millisecond)
+				// Until every slot has a worker not in before: a roll that
+				// has not begun yet does not pass for one that is over.
 				ok := waitUntil(ctx, time.Until(until), 20*time.Millisecond, func() bool {
 					st, ok := readStatus(srv.health)
 					if !ok || st.Rolling || len(st.Slots) != len(before) {
@@ -87,8 +88,11 @@ func sectionZeroLoss(ctx context.Context) error {
 				p := srv.procs[0]
 				t0 := time.Now()
 				syscall.Kill(p.pid, syscall.SIGTERM)
-				time.Sleep(500 * time.Millisecond)
-				if code := httpStatus(fmt.Sprintf("http://127.0.0.1:%d/readyz", srv.health)); code != http.StatusServiceUnavailable {
+				code := 0
+				if !waitUntil(ctx, 500*time.Millisecond, 10*time.Millisecond, func() bool {
+					code = httpStatus(fmt.Sprintf("http://127.0.0.1:%d/readyz", srv.health))
+					return code == http.StatusServiceUnavailable
+				}) {
 					note("zero-loss", "drain: /readyz answered %d (not 503) half a second into the drain", code)
 				}
 				// Recovered: shardinit has stopped, exit 0, after the drain.
