@@ -96,6 +96,10 @@ func newSupervisor(cfg Config, notify string) *supervisor {
 func (s *supervisor) loop(ctx context.Context, ev events) int {
 	backstop := time.NewTicker(reapBackstop)
 	defer backstop.Stop()
+	// One timer for the whole loop: since Go 1.23, Reset discards a value
+	// it did not deliver, so no drain is needed between wakes.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	done := ctx.Done()
 	for {
 		s.reap()
@@ -105,7 +109,7 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 		if s.finished(now) {
 			return s.exitCode
 		}
-		timer := time.NewTimer(s.nextWake(now))
+		timer.Reset(s.nextWake(now))
 		select {
 		case sig := <-ev.signals:
 			s.onSignal(sig.(unix.Signal), time.Now())
@@ -120,7 +124,6 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 		case <-backstop.C:
 		case <-timer.C:
 		}
-		timer.Stop()
 	}
 }
 
