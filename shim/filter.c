@@ -67,20 +67,29 @@ void inaddr_format(const struct inaddr *a, char *buf, size_t size)
 		snprintf(buf, size, "%s:%u", host, (unsigned)a->port);
 }
 
-/* "1".."65535" exactly: no sign, no spaces, no trailing characters. */
-static int parse_port(const char *s, uint16_t *port)
+int parse_decimal(const char *s, long max, long *out)
 {
-	unsigned long v = 0;
-	if (*s == '\0')
+	long v = 0;
+
+	if (s == NULL || *s == '\0')
 		return -1;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
+		v = v * 10 + (*s - '0');
+		if (v > max)
 			return -1;
 	}
-	if (v == 0)
+	*out = v;
+	return 0;
+}
+
+/* "1".."65535" exactly. */
+static int parse_port(const char *s, uint16_t *port)
+{
+	long v;
+
+	if (parse_decimal(s, 65535, &v) < 0 || v == 0)
 		return -1;
 	*port = (uint16_t)v;
 	return 0;

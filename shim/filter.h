@@ -1,6 +1,6 @@
-/* Socket addresses as the shim compares them, and the address filters of
- * the SHARDINIT_SHIM_* variables. Internal to the shim: nothing here is
- * exported from the shared library. */
+/* Socket addresses as the shim compares them, the address filters of the
+ * SHARDINIT_SHIM_* variables, and the one number parser of the shim.
+ * Internal to the shim: nothing here is exported from the shared library. */
 #ifndef SHARDINIT_SHIM_FILTER_H
 #define SHARDINIT_SHIM_FILTER_H
 
@@ -23,6 +23,11 @@ int inaddr_is_wildcard(const struct inaddr *a);
 int inaddr_same_host(const struct inaddr *a, const struct inaddr *b);
 /* "127.0.0.1:8080" or "[::1]:8080" into buf (always NUL-terminated). */
 void inaddr_format(const struct inaddr *a, char *buf, size_t size);
+
+/* Strict decimal, for ports and the LISTEN_* variables: digits only (no
+ * sign, no blanks, nothing after them), at most max. Returns 0 and sets
+ * *out, or -1. */
+int parse_decimal(const char *s, long max, long *out);
 
 /* One entry of a filter list. */
 enum filter_kind {

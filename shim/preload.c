@@ -157,24 +157,6 @@ static void resolve_real_functions(void)
 
 /* ---- the inherited listeners -------------------------------------------- */
 
-/* Strict decimal: digits only, at most max. */
-static int parse_decimal(const char *s, long max, long *out)
-{
-	long v = 0;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int get_int_opt(int fd, int level, int name, int *value)
 {
 	socklen_t len = sizeof(*value);
