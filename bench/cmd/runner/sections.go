@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -92,14 +90,17 @@ func sectionMultiCore(ctx context.Context) error {
 	n := cfg.workers
 	nodeEnv := fmt.Sprintf("BENCH_ROUNDS=%d", cfg.nodeRounds)
 	node := []launch{
-		markerLaunch("node, one process", []string{"node", cfg.nodeScript, "plain", "{port}"}, nodeEnv),
-		markerLaunch(fmt.Sprintf("node cluster module ×%d", n), []string{"node", cfg.nodeScript, "cluster", "{port}", fmt.Sprint(n)}, nodeEnv),
-		withEnv(shardinitLaunch(fmt.Sprintf("shardinit ×%d node (fd 3)", n), n, nil, "node", cfg.nodeScript, "fd3"), nodeEnv),
+		markerLaunch("node, one process", []string{"node", cfg.nodeScript, "plain", "{port}"}),
+		markerLaunch(fmt.Sprintf("node cluster module ×%d", n), []string{"node", cfg.nodeScript, "cluster", "{port}", fmt.Sprint(n)}),
+		shardinitLaunch(fmt.Sprintf("shardinit ×%d node (fd 3)", n), n, nil, "node", cfg.nodeScript, "fd3"),
 	}
 	if cfg.preload {
-		node = append(node, withEnv(preloadNode(n), nodeEnv))
+		node = append(node, preloadNode(n))
 	} else {
 		skip("multi-core", fmt.Sprintf("shardinit --preload ×%d node (binds the port itself)", n), cfg.preloadWhy)
+	}
+	for i := range node {
+		node[i] = withEnv(node[i], nodeEnv)
 	}
 	if err := measureCases(ctx, "multi-core", node, []bool{true, false}, func(ka bool) string {
 		return fmt.Sprintf("node CPU-bound (%d × SHA-256), keep-alive %s", cfg.nodeRounds, onOff(ka))
@@ -108,10 +109,13 @@ func sectionMultiCore(ctx context.Context) error {
 	}
 	pyEnv := fmt.Sprintf("BENCH_ROUNDS=%d", cfg.pyRounds)
 	python := []launch{
-		plainLaunch("gunicorn -w 1 (one process)", []string{"gunicorn", "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", cfg.pyDir, "app:app"}, pyEnv),
-		plainLaunch(fmt.Sprintf("gunicorn -w %d (its own prefork)", n), []string{"gunicorn", "-w", fmt.Sprint(n), "-b", "127.0.0.1:{port}", "--chdir", cfg.pyDir, "app:app"}, pyEnv),
-		withEnv(shardinitLaunch(fmt.Sprintf("shardinit ×%d gunicorn -w 1 (LISTEN_FDS)", n), n, nil,
-			"gunicorn", "-w", "1", "--chdir", cfg.pyDir, "app:app"), pyEnv),
+		plainLaunch("gunicorn -w 1 (one process)", []string{"gunicorn", "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", cfg.pyDir, "app:app"}),
+		plainLaunch(fmt.Sprintf("gunicorn -w %d (its own prefork)", n), []string{"gunicorn", "-w", fmt.Sprint(n), "-b", "127.0.0.1:{port}", "--chdir", cfg.pyDir, "app:app"}),
+		shardinitLaunch(fmt.Sprintf("shardinit ×%d gunicorn -w 1 (LISTEN_FDS)", n), n, nil,
+			"gunicorn", "-w", "1", "--chdir", cfg.pyDir, "app:app"),
+	}
+	for i := range python {
+		python[i] = withEnv(python[i], pyEnv)
 	}
 	note("multi-core", "gunicorn's sync workers close every connection after its answer, so python runs once, keep-alive offered (wrk reconnects)")
 	return measureCases(ctx, "multi-core", python, []bool{true}, func(bool) string {
@@ -123,16 +127,6 @@ func sectionMultiCore(ctx context.Context) error {
 func preloadNode(n int) launch {
 	return shardinitLaunch(fmt.Sprintf("shardinit --preload ×%d node (binds the port itself)", n), n,
 		[]string{"--preload"}, "node", cfg.nodeScript, "plain", "{port}")
-}
-
-// withEnv adds variables to what a launch's processes get (through the
-// runner's own environment, which shardinit passes on to its workers).
-func withEnv(l launch, env ...string) launch {
-	return launch{l.name, func(ctx context.Context, port int) (*server, error) {
-		restore := setEnv(env)
-		defer restore()
-		return l.start(ctx, port)
-	}}
 }
 
 // 3. Latency at a constant rate (open loop), beside the closed loop of
@@ -239,27 +233,4 @@ func sectionBalance(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// setEnv sets variables in the runner's environment and returns what puts
-// them back.
-func setEnv(env []string) func() {
-	var undo []func()
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		old, had := os.LookupEnv(k)
-		os.Setenv(k, v)
-		undo = append(undo, func() {
-			if had {
-				os.Setenv(k, old)
-			} else {
-				os.Unsetenv(k)
-			}
-		})
-	}
-	return func() {
-		for _, u := range undo {
-			u()
-		}
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +23,21 @@ type server struct {
 // launch starts a configuration on a port (its health server, if any, on
 // port+1) and returns once it serves.
 type launch struct {
-	name  string
-	start func(ctx context.Context, port int) (*server, error)
+	name string
+	// env is added to the environment of the processes the launch starts
+	// (shardinit passes its own on to its workers).
+	env  []string
+	boot func(ctx context.Context, port int, env []string) (*server, error)
+}
+
+func (l launch) start(ctx context.Context, port int) (*server, error) {
+	return l.boot(ctx, port, l.env)
+}
+
+// withEnv is l with variables added to its processes' environment.
+func withEnv(l launch, env ...string) launch {
+	l.env = slices.Concat(l.env, env)
+	return l
 }
 
 func (s *server) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
@@ -87,14 +101,14 @@ func gomaxprocs(n int) int { return max(1, runtime.NumCPU()/n) }
 // goOne is one process of the Go worker binding the port itself, under
 // wrapper (nil, tini or dumb-init).
 func goOne(name string, rounds int, wrapper ...string) launch {
-	return launch{name, func(ctx context.Context, port int) (*server, error) {
+	return launch{name: name, boot: func(ctx context.Context, port int, env []string) (*server, error) {
 		s := &server{name: name, port: port}
 		var err error
 		if s.notify, err = newNotify(); err != nil {
 			return nil, err
 		}
 		argv := append(append([]string{}, wrapper...), cfg.cpu, "-rounds", strconv.Itoa(rounds), "-listen", s.addr())
-		p, err := startProc(name, argv, "NOTIFY_SOCKET="+s.notify.path)
+		p, err := startProc(name, argv, slices.Concat(env, []string{"NOTIFY_SOCKET=" + s.notify.path})...)
 		if err != nil {
 			s.notify.close()
 			return nil, err
@@ -107,7 +121,7 @@ func goOne(name string, rounds int, wrapper ...string) launch {
 // goReuseport is n processes of the Go worker, each binding the port with
 // SO_REUSEPORT itself: what shardinit's per-worker sockets should equal.
 func goReuseport(name string, rounds, n int) launch {
-	return launch{name, func(ctx context.Context, port int) (*server, error) {
+	return launch{name: name, boot: func(ctx context.Context, port int, env []string) (*server, error) {
 		s := &server{name: name, port: port}
 		var err error
 		if s.notify, err = newNotify(); err != nil {
@@ -116,8 +130,8 @@ func goReuseport(name string, rounds, n int) launch {
 		for i := range n {
 			p, err := startProc(fmt.Sprintf("%s[%d]", name, i),
 				[]string{cfg.cpu, "-rounds", strconv.Itoa(rounds), "-reuseport", s.addr()},
-				"NOTIFY_SOCKET="+s.notify.path, "GOMAXPROCS="+strconv.Itoa(gomaxprocs(n)),
-				"SHARDINIT_WORKER="+strconv.Itoa(i), "SHARDINIT_WORKERS="+strconv.Itoa(n))
+				slices.Concat(env, []string{"NOTIFY_SOCKET=" + s.notify.path, "GOMAXPROCS=" + strconv.Itoa(gomaxprocs(n)),
+					"SHARDINIT_WORKER=" + strconv.Itoa(i), "SHARDINIT_WORKERS=" + strconv.Itoa(n)})...)
 			if err != nil {
 				s.stop()
 				return nil, err
@@ -133,7 +147,7 @@ func goReuseport(name string, rounds, n int) launch {
 // shardinitLaunch runs command under shardinit with n workers, the health
 // server on port+1, and flags; it is ready when /readyz answers 200.
 func shardinitLaunch(name string, n int, flags []string, command ...string) launch {
-	return launch{name, func(ctx context.Context, port int) (*server, error) {
+	return launch{name: name, boot: func(ctx context.Context, port int, env []string) (*server, error) {
 		s := &server{name: name, port: port, health: port + 1}
 		argv := []string{cfg.shardinit, "--workers", strconv.Itoa(n), "--listen", "http=" + s.addr(),
 			"--health-addr", fmt.Sprintf("127.0.0.1:%d", s.health), "--log-level", "warn"}
@@ -141,7 +155,7 @@ func shardinitLaunch(name string, n int, flags []string, command ...string) laun
 		for _, a := range command {
 			argv = append(argv, strings.ReplaceAll(a, "{port}", strconv.Itoa(port)))
 		}
-		p, err := startProc(name, argv)
+		p, err := startProc(name, argv, env...)
 		if err != nil {
 			return nil, err
 		}
@@ -153,19 +167,19 @@ func shardinitLaunch(name string, n int, flags []string, command ...string) laun
 }
 
 // markerLaunch runs argv and waits for it to print READY (the node server).
-func markerLaunch(name string, argv []string, env ...string) launch {
-	return argvLaunch(name, argv, func(p *proc) bool { return p.out.readies() >= 1 }, env...)
+func markerLaunch(name string, argv []string) launch {
+	return argvLaunch(name, argv, func(p *proc) bool { return p.out.readies() >= 1 })
 }
 
 // plainLaunch runs argv and waits until the port answers (gunicorn).
-func plainLaunch(name string, argv []string, env ...string) launch {
-	return argvLaunch(name, argv, func(*proc) bool { return true }, env...)
+func plainLaunch(name string, argv []string) launch {
+	return argvLaunch(name, argv, func(*proc) bool { return true })
 }
 
 // argvLaunch runs argv, with {port} replaced, until ready says so and the
 // port answers.
-func argvLaunch(name string, argv []string, ready func(*proc) bool, env ...string) launch {
-	return launch{name, func(ctx context.Context, port int) (*server, error) {
+func argvLaunch(name string, argv []string, ready func(*proc) bool) launch {
+	return launch{name: name, boot: func(ctx context.Context, port int, env []string) (*server, error) {
 		s := &server{name: name, port: port}
 		a := make([]string, len(argv))
 		for i, v := range argv {
