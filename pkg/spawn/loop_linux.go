@@ -51,7 +51,6 @@ type slot struct {
 	current    *worker // nil while the slot waits for a restart
 	successor  *worker // a rolling restart's new worker, until it is ready
 	generation int
-	restarts   int
 	restartAt  time.Time // zero unless a restart is pending
 	quick      int       // exits in a row that came before stableAfter
 	budget     budget

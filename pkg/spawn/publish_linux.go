@@ -37,7 +37,7 @@ func (s *supervisor) minReady() int {
 }
 
 func (s *supervisor) slotStatus(sl *slot) SlotStatus {
-	ss := SlotStatus{Slot: sl.index, Generation: sl.generation, Restarts: sl.restarts, LastExit: sl.lastExit, State: StateStopped}
+	ss := SlotStatus{Slot: sl.index, Generation: sl.generation, Restarts: max(sl.generation-1, 0), LastExit: sl.lastExit, State: StateStopped}
 	if w := sl.current; w != nil {
 		ss.PID, ss.Started, ss.Status, ss.State = w.pid, w.started, w.status, workerState(w)
 	} else if !sl.restartAt.IsZero() {

@@ -57,7 +57,6 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 	s.byPID[pid] = w
 	s.counters.Starts++
 	if sl.generation > 1 {
-		sl.restarts++
 		s.counters.Restarts++
 	}
 	s.changed = true
