@@ -14,16 +14,28 @@ import (
 // aliveTimeout bounds how long a probe waits for the supervisor's loop.
 const aliveTimeout = time.Second
 
-// check is one named condition of a probe.
+// check is one named condition of a probe. st is nil until the
+// supervisor's first report.
 type check struct {
 	name string
-	run  func(ctx context.Context, st spawn.Status) error
+	run  func(ctx context.Context, st *spawn.Status) error
 }
 
 var errNoStatus = errors.New("the supervisor has not reported yet")
 
+// statusCheck is a check on the supervisor's last report, which fails
+// while there is none.
+func statusCheck(name string, f func(spawn.Status) error) check {
+	return check{name, func(_ context.Context, st *spawn.Status) error {
+		if st == nil {
+			return errNoStatus
+		}
+		return f(*st)
+	}}
+}
+
 func (h *Health) supervisorCheck() check {
-	return check{"supervisor", func(ctx context.Context, _ spawn.Status) error {
+	return check{"supervisor", func(ctx context.Context, _ *spawn.Status) error {
 		if h.opts.Alive == nil {
 			return nil
 		}
@@ -36,30 +48,30 @@ func (h *Health) supervisorCheck() check {
 func (h *Health) livezChecks() []check {
 	return []check{
 		h.supervisorCheck(),
-		{"workers", func(_ context.Context, st spawn.Status) error {
+		statusCheck("workers", func(st spawn.Status) error {
 			if stuck := st.Stuck(); len(stuck) > 0 {
 				return fmt.Errorf("stuck worker in slot %s: its queue does not drain", joinInts(stuck))
 			}
 			return nil
-		}},
+		}),
 	}
 }
 
 func (h *Health) readyzChecks() []check {
 	return []check{
 		h.supervisorCheck(),
-		{"draining", func(_ context.Context, st spawn.Status) error {
+		statusCheck("draining", func(st spawn.Status) error {
 			if st.Phase != spawn.Running {
 				return fmt.Errorf("%s", st.Phase)
 			}
 			return nil
-		}},
-		{"workers", func(_ context.Context, st spawn.Status) error {
+		}),
+		statusCheck("workers", func(st spawn.Status) error {
 			if n := st.ReadySlots(); n < st.MinReady {
 				return fmt.Errorf("%d of %d slots ready, %d needed", n, len(st.Slots), st.MinReady)
 			}
 			return nil
-		}},
+		}),
 	}
 }
 
@@ -67,15 +79,14 @@ func (h *Health) readyzChecks() []check {
 // list otherwise; ?verbose lists the checks either way.
 func (h *Health) serveChecks(probe string, checks []check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		st, known := h.status()
+		var last *spawn.Status
+		if st, known := h.status(); known {
+			last = &st
+		}
 		var out strings.Builder
 		failed := false
 		for _, c := range checks {
-			err := c.run(r.Context(), st)
-			if err == nil && !known && c.name != "supervisor" {
-				err = errNoStatus
-			}
-			if err != nil {
+			if err := c.run(r.Context(), last); err != nil {
 				failed = true
 				fmt.Fprintf(&out, "[-]%s failed: %v\n", c.name, err)
 			} else {

@@ -68,6 +68,7 @@ func TestProbes(t *testing.T) {
 		contains string
 	}{
 		{"no report yet", nil, nil, "/readyz", 503, "has not reported"},
+		{"no report yet, loop answers", nil, nil, "/livez?verbose", 503, "[+]supervisor ok\n[-]workers failed: the supervisor has not reported yet"},
 		{"all ready", ptr(status(spawn.Running, 2, "ready", "ready")), nil, "/readyz", 200, "ok"},
 		{"verbose", ptr(status(spawn.Running, 2, "ready", "ready")), nil, "/readyz?verbose", 200, "[+]workers ok\nreadyz check passed"},
 		{"one starting", ptr(status(spawn.Running, 2, "ready", "starting")), nil, "/readyz", 503, "[-]workers failed: 1 of 2 slots ready, 2 needed"},
