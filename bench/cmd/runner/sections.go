@@ -21,26 +21,36 @@ func addWrk(section, group, cas string, r wrkResult) {
 }
 
 // eachStarted starts every case once per run, the cases in a rotating
-// order, hands each running server to measure, and stops it after. A case
-// that does not start is noted as skipped and the others go on.
+// order (startEach), hands each running server to measure, and stops it
+// after.
 func eachStarted(ctx context.Context, section string, cases []launch, measure func(c launch, srv *server) error) error {
 	for run := range cfg.runs {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
-		for _, c := range rotate(cases, run) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			srv, err := c.start(ctx, freePort())
-			if err != nil {
-				fmt.Printf("  %s: %v\n", c.name, err)
-				skip(section, fmt.Sprintf("%s (run %d)", c.name, run+1), err.Error())
-				continue
-			}
-			err = measure(c, srv)
-			srv.stop()
-			if err != nil {
-				return err
-			}
+		if err := startEach(ctx, section, run, cases, measure); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startEach starts every case once, in the order run takes them (rotate),
+// hands each running server to measure, and stops it after. A case that
+// does not start is noted as skipped and the others go on.
+func startEach(ctx context.Context, section string, run int, cases []launch, measure func(c launch, srv *server) error) error {
+	for _, c := range rotate(cases, run) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		srv, err := c.start(ctx, freePort())
+		if err != nil {
+			fmt.Printf("  %s: %v\n", c.name, err)
+			skip(section, fmt.Sprintf("%s (run %d)", c.name, run+1), err.Error())
+			continue
+		}
+		err = measure(c, srv)
+		srv.stop()
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -184,53 +194,54 @@ func sectionLatency(ctx context.Context) error {
 
 // 4. Balance: requests per worker, counted by the PID in each answer.
 func sectionBalance(ctx context.Context) error {
+	handlers := []struct {
+		name   string
+		rounds int
+	}{{"hello", 0}, {fmt.Sprintf("CPU-bound (%d × SHA-256)", cfg.goRounds), cfg.goRounds}}
 	for run := range cfg.runs {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
 		for _, n := range cfg.balN {
-			for _, h := range []struct {
-				name   string
-				rounds int
-			}{{"hello", 0}, {fmt.Sprintf("CPU-bound (%d × SHA-256)", cfg.goRounds), cfg.goRounds}} {
+			for _, h := range handlers {
 				cases := []launch{
 					shardinitLaunch("per-worker sockets", n, []string{"--ready-on", "notify"}, cpuCmd(h.rounds)...),
 					shardinitLaunch("shared socket", n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(h.rounds)...),
 				}
-				for _, c := range rotate(cases, run) {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					srv, err := c.start(ctx, freePort())
-					if err != nil {
-						fmt.Printf("  %s: %v\n", c.name, err)
-						continue
-					}
+				err := startEach(ctx, "balance", run, cases, func(c launch, srv *server) error {
 					warm(ctx, srv)
 					for _, ka := range []bool{false, true} {
-						r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.balDuration, keepalive: ka, pids: true})
-						if err != nil {
-							fmt.Printf("  %s: %v\n", c.name, err)
-							continue
-						}
-						g := fmt.Sprintf("Go %s, %d workers, keep-alive %s", h.name, n, onOff(ka))
-						var counts []float64
-						for _, v := range r.Pids {
-							counts = append(counts, v)
-						}
-						for len(counts) < n {
-							counts = append(counts, 0) // a worker that got nothing
-						}
-						slices.Sort(counts)
-						lo, hi := counts[0], counts[len(counts)-1]
-						ratio := hi / math.Max(lo, 1)
-						res.Add("balance", g, c.name, "max/min", "ratio", "lower", round2(ratio))
-						res.Add("balance", g, c.name, "busiest share", "% of requests", "lower", round2(100*hi/math.Max(1, r.Requests)))
-						res.Add("balance", g, c.name, "throughput", "req/s", "higher", math.Round(r.rps()))
-						fmt.Printf("  %-52s | %-20s max/min %5.2f  per worker %v  %.0f req/s\n", g, c.name, ratio, counts, r.rps())
+						measureBalance(ctx, fmt.Sprintf("Go %s, %d workers, keep-alive %s", h.name, n, onOff(ka)), c, srv, n, ka)
 					}
-					srv.stop()
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// measureBalance runs the load once on srv's n workers and adds how evenly
+// they shared it to group.
+func measureBalance(ctx context.Context, group string, c launch, srv *server, n int, keepalive bool) {
+	r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.balDuration, keepalive: keepalive, pids: true})
+	if err != nil {
+		fmt.Printf("  %s: %v\n", c.name, err)
+		return
+	}
+	var counts []float64
+	for _, v := range r.Pids {
+		counts = append(counts, v)
+	}
+	for len(counts) < n {
+		counts = append(counts, 0) // a worker that got nothing
+	}
+	slices.Sort(counts)
+	lo, hi := counts[0], counts[len(counts)-1]
+	ratio := hi / math.Max(lo, 1)
+	res.Add("balance", group, c.name, "max/min", "ratio", "lower", round2(ratio))
+	res.Add("balance", group, c.name, "busiest share", "% of requests", "lower", round2(100*hi/math.Max(1, r.Requests)))
+	res.Add("balance", group, c.name, "throughput", "req/s", "higher", math.Round(r.rps()))
+	fmt.Printf("  %-52s | %-20s max/min %5.2f  per worker %v  %.0f req/s\n", group, c.name, ratio, counts, r.rps())
 }
