@@ -29,7 +29,8 @@ import (
 
 // Options wire Health to the rest of shardinit.
 type Options struct {
-	// Logger gets a line whenever readiness or liveness changes.
+	// Logger gets a line whenever readiness or liveness changes. Default:
+	// discarded.
 	Logger *slog.Logger
 	// Registerer receives the shardinit_* collector; nil: no metrics.
 	Registerer prometheus.Registerer
@@ -55,6 +56,9 @@ type Health struct {
 // New returns a Health that is not ready until the first Update, and
 // registers its metrics.
 func New(opts Options) (*Health, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	h := &Health{opts: opts}
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(newCollector(h)); err != nil {

@@ -101,6 +101,19 @@ func TestReadinessLoggedOnChangeOnly(t *testing.T) {
 	}
 }
 
+// Options' zero value works: no logger, no metrics, no loop to ask.
+func TestZeroOptions(t *testing.T) {
+	h, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Update(status(spawn.Running, 1, "ready"))
+	h.Update(status(spawn.Draining, 1, "stuck"))
+	if !h.Stopping() {
+		t.Errorf("Stopping() = false after a draining report, want true")
+	}
+}
+
 // Stopping is false until the supervisor reports a phase past running.
 func TestStopping(t *testing.T) {
 	f := newFixture(t, nil)
