@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,11 @@ func TestStatusAndMetrics(t *testing.T) {
 	for _, name := range MetricNames {
 		if _, ok := families[name]; !ok {
 			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	for name := range families {
+		if !slices.Contains(MetricNames, name) {
+			t.Errorf("/metrics has %s, which MetricNames does not list", name)
 		}
 	}
 	if got := gaugeWithLabel(families["shardinit_workers"], "stopping"); got != 1 {
