@@ -264,9 +264,7 @@ func (r *report) bars(name, title, section, group, metric string) {
 		if m == nil || len(m.Values) == 0 {
 			continue
 		}
-		lo, hi := results.MinMax(m.Values)
-		bs = append(bs, bar{label: c, med: results.Median(m.Values), lo: lo, hi: hi, runs: len(m.Values),
-			emphasis: strings.HasPrefix(c, "shardinit")})
+		bs = append(bs, barOf(c, m.Values, strings.HasPrefix(c, "shardinit")))
 		runs, unit = max(runs, len(m.Values)), m.Unit
 	}
 	if len(bs) == 0 {
@@ -447,8 +445,7 @@ func (r *report) latency() {
 				if len(v) == 0 {
 					continue
 				}
-				lo, hi := results.MinMax(v)
-				s.bars = append(s.bars, bar{label: c, med: results.Median(v), lo: lo, hi: hi, runs: len(v), emphasis: strings.HasPrefix(c, "shardinit")})
+				s.bars = append(s.bars, barOf(c, v, strings.HasPrefix(c, "shardinit")))
 				runs = max(runs, len(v))
 			}
 			series = append(series, s)
@@ -488,15 +485,15 @@ func (r *report) balance() {
 			if len(v) == 0 {
 				continue
 			}
-			lo, hi := results.MinMax(v)
 			label := strings.TrimPrefix(g, "Go ")
 			if i := strings.Index(label, " ("); i >= 0 {
 				if j := strings.Index(label[i:], ")"); j >= 0 {
 					label = label[:i] + label[i+j+1:]
 				}
 			}
-			bs = append(bs, bar{label: label + " · " + c, text: num(results.Median(v)), med: results.Median(v), lo: lo, hi: hi,
-				runs: len(v), emphasis: strings.HasPrefix(c, "per-worker")})
+			b := barOf(label+" · "+c, v, strings.HasPrefix(c, "per-worker"))
+			b.text = num(b.med) // the value before the chart's cap below
+			bs = append(bs, b)
 			runs = max(runs, len(v))
 		}
 	}
@@ -599,6 +596,12 @@ func (r *report) goBench() {
 			r.chart(ch.file, lineChart(ch.title, "N", ch.unit, r.footer(runs), xs, series), ch.title)
 		}
 	}
+}
+
+// barOf is one bar of a chart: the median of v, with its min–max whisker.
+func barOf(label string, v []float64, emphasis bool) bar {
+	lo, hi := results.MinMax(v)
+	return bar{label: label, med: results.Median(v), lo: lo, hi: hi, runs: len(v), emphasis: emphasis}
 }
 
 // seriesOf is one line of a chart: the median and spread of values(x) at
