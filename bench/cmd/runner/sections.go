@@ -163,12 +163,7 @@ func sectionLatency(ctx context.Context) error {
 			onOff(ka), rate[ka], cfg.latLoad*100, r.rps(), cfg.latConns)
 	}
 	srv.stop()
-	cases := []launch{
-		goOne("one process", rounds),
-		goReuseport(fmt.Sprintf("%d processes, SO_REUSEPORT by hand (the limit)", n), rounds, n),
-		shardinitLaunch(fmt.Sprintf("shardinit ×%d, per-worker sockets", n), n, []string{"--ready-on", "notify"}, cpuCmd(rounds)...),
-		shardinitLaunch(fmt.Sprintf("shardinit ×%d, shared socket", n), n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(rounds)...),
-	}
+	cases := append([]launch{goOne("one process", rounds)}, manyCases(rounds, n)...)
 	return eachStarted(ctx, "latency", cases, func(c launch, srv *server) error {
 		warm(ctx, srv)
 		for _, ka := range []bool{true, false} {
@@ -202,11 +197,7 @@ func sectionBalance(ctx context.Context) error {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
 		for _, n := range cfg.balN {
 			for _, h := range handlers {
-				cases := []launch{
-					shardinitLaunch("per-worker sockets", n, []string{"--ready-on", "notify"}, cpuCmd(h.rounds)...),
-					shardinitLaunch("shared socket", n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(h.rounds)...),
-				}
-				err := startEach(ctx, "balance", run, cases, func(c launch, srv *server) error {
+				err := startEach(ctx, "balance", run, socketCases("", h.rounds, n), func(c launch, srv *server) error {
 					warm(ctx, srv)
 					for _, ka := range []bool{false, true} {
 						measureBalance(ctx, fmt.Sprintf("Go %s, %d workers, keep-alive %s", h.name, n, onOff(ka)), c, srv, n, ka)

@@ -198,16 +198,29 @@ func cpuCmd(rounds int, extra ...string) []string {
 	return append([]string{cfg.cpu, "-rounds", strconv.Itoa(rounds)}, extra...)
 }
 
+// socketCases are shardinit with n Go workers, with per-worker sockets and
+// with one shared socket; prefix starts their names.
+func socketCases(prefix string, rounds, n int) []launch {
+	return []launch{
+		shardinitLaunch(prefix+"per-worker sockets", n, []string{"--ready-on", "notify"}, cpuCmd(rounds)...),
+		shardinitLaunch(prefix+"shared socket", n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(rounds)...),
+	}
+}
+
+// manyCases are n Go workers on one port: binding it with SO_REUSEPORT by
+// hand, and under shardinit (socketCases).
+func manyCases(rounds, n int) []launch {
+	return append([]launch{goReuseport(fmt.Sprintf("%d processes, SO_REUSEPORT by hand (the limit)", n), rounds, n)},
+		socketCases(fmt.Sprintf("shardinit ×%d, ", n), rounds, n)...)
+}
+
 // goCases are the Go configurations of the zero-cost section.
 func goCases(rounds, n int, hello bool) []launch {
-	cases := []launch{
+	cases := append([]launch{
 		goOne("one process", rounds),
 		goOne("one process under tini", rounds, "tini", "-s", "--"),
 		goOne("one process under dumb-init", rounds, "dumb-init"),
-		goReuseport(fmt.Sprintf("%d processes, SO_REUSEPORT by hand (the limit)", n), rounds, n),
-		shardinitLaunch(fmt.Sprintf("shardinit ×%d, per-worker sockets", n), n, []string{"--ready-on", "notify"}, cpuCmd(rounds)...),
-		shardinitLaunch(fmt.Sprintf("shardinit ×%d, shared socket", n), n, []string{"--ready-on", "notify", "--sockets", "shared"}, cpuCmd(rounds)...),
-	}
+	}, manyCases(rounds, n)...)
 	if hello {
 		cases = append(cases, shardinitLaunch(fmt.Sprintf("shardinit ×%d, per-worker sockets, examples/hello", n), n,
 			[]string{"--ready-on", "notify"}, cfg.hello))
