@@ -24,12 +24,13 @@ func listenArg(name string, port int) string {
 	return fmt.Sprintf("%s=127.0.0.1:%d", name, port)
 }
 
-// listenSockets returns the inodes of the LISTEN sockets on port in this
-// network namespace.
+// listenSockets returns the inodes of the LISTEN sockets on port in the
+// calling thread's network namespace: /proc/net is the main thread's, which
+// inNetns may have moved for a while.
 func listenSockets(t *testing.T, port int) map[string]bool {
 	t.Helper()
 	inodes := map[string]bool{}
-	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+	for _, file := range []string{"/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"} {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			continue

@@ -17,27 +17,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inNetns runs fn on a thread moved into pid's network namespace. The
-// thread stays locked and ends with the goroutine, so nothing else of the
-// test ever runs in that namespace.
+// inNetns runs fn on a thread moved into pid's network namespace, and
+// moves the thread back before it runs anything else of the test. A thread
+// left behind would not do: this one may be the main thread, which Go never
+// ends, and whose namespace is the one /proc/net shows the whole test.
 func inNetns(t *testing.T, pid int, fn func()) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if err == nil {
-			err = unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET)
-			ns.Close()
+		home, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			done <- err
+			return
 		}
-		if err == nil {
-			fn()
+		defer home.Close()
+		if err := setNetns(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
+			done <- err
+			return
 		}
-		done <- err
+		fn()
+		// Unlocked only once home again; otherwise the thread ends with
+		// the goroutine.
+		if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("return to the test's network namespace: %w", err)
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- nil
 	}()
 	if err := <-done; err != nil {
-		t.Fatalf("enter the network namespace of %d: %v", pid, err)
+		t.Fatalf("network namespace of %d: %v", pid, err)
 	}
+}
+
+// setNetns moves the calling thread into the network namespace at path.
+func setNetns(path string) error {
+	ns, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	return unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET)
 }
 
 // rawGet does GET / on a connection made by the calling thread, so in its
