@@ -107,7 +107,9 @@ func startToReady(ctx context.Context) error {
 					notifyMs = ms
 				}
 			}
-			// By hand: the same binary, each binding with SO_REUSEPORT.
+			// By hand: the same binary, each binding with SO_REUSEPORT. The
+			// time ends at the first HTTP answer after every READY=1 (ready),
+			// as shardinit's ends at its first 200 from /readyz.
 			port := freePort()
 			t0 := time.Now()
 			srv, err := goReuseport(byHand, 0, n).start(ctx, port)
@@ -116,7 +118,6 @@ func startToReady(ctx context.Context) error {
 				fmt.Printf("  by hand N=%d: %v\n", n, err)
 				continue
 			}
-			// ready() also waited for one HTTP answer: take the READY=1 time.
 			srv.stop()
 			res.Add("pid1", g, byHand, fmt.Sprintf("N=%d", n), "ms", "lower", round2(ms))
 			if notifyMs > 0 {
