@@ -17,23 +17,26 @@ func snapshot() Info {
 		k, v, _ := strings.Cut(kv, "=")
 		i.Env[k] = v
 	}
-	i.SigIgn, i.SigBlk = statusField("SigIgn"), statusField("SigBlk")
+	status := procStatus()
+	i.SigIgn, i.SigBlk = status["SigIgn"], status["SigBlk"]
 	return i
 }
 
-func statusField(name string) string {
+// procStatus reads /proc/self/status once into its "Name: value" fields.
+func procStatus() map[string]string {
+	fields := map[string]string{}
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return ""
+		return fields
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), name+":"); ok {
-			return strings.TrimSpace(v)
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok {
+			fields[k] = strings.TrimSpace(v)
 		}
 	}
-	return ""
+	return fields
 }
 
 // OrphanCount is how many children the orphans mode leaves behind: half
