@@ -45,168 +45,40 @@ func runsOf(v []float64) string {
 	return fmt.Sprintf("%d run%s", len(v), plural(len(v)))
 }
 
+// goalTable collects the rows of the goals table.
+type goalTable struct{ rows []goalRow }
+
+// add judges v against a target (judge) and adds its row; why is kept
+// only for a miss.
+func (t *goalTable) add(goal, target string, v []float64, cmp string, th float64, why string) {
+	st := judge(v, cmp, th)
+	if st == met {
+		why = "" // the caveat is for a miss
+	}
+	measured := "–"
+	if len(v) > 0 {
+		measured = cell(v) + ", " + runsOf(v)
+	}
+	t.rows = append(t.rows, goalRow{goal, target, measured, st, why})
+}
+
+// missing adds the row of a goal with nothing measured.
+func (t *goalTable) missing(goal, target, why string) {
+	t.rows = append(t.rows, goalRow{goal, target, "–", unmeasured, why})
+}
+
 func (r *report) goals() {
-	var rows []goalRow
-	add := func(goal, target string, v []float64, cmp string, t float64, why string) {
-		st := judge(v, cmp, t)
-		if st == met {
-			why = "" // the caveat is for a miss
-		}
-		measured := "–"
-		if len(v) > 0 {
-			measured = cell(v) + ", " + runsOf(v)
-		}
-		rows = append(rows, goalRow{goal, target, measured, st, why})
-	}
-	missing := func(goal, target, why string) {
-		rows = append(rows, goalRow{goal, target, "–", unmeasured, why})
-	}
-
-	// 1. Zero cost.
-	if gs := r.groups("zero-cost"); len(gs) > 0 {
-		for _, g := range gs {
-			cases := r.cases("zero-cost", g)
-			ref := findCase(cases, "by hand")
-			for _, c := range cases {
-				if !strings.HasPrefix(c, "shardinit") || ref == "" {
-					continue
-				}
-				add(fmt.Sprintf("%s — %s ÷ by hand (throughput)", g, c), "≥ 0.97",
-					ratio(r.values("zero-cost", g, c, "throughput"), r.values("zero-cost", g, ref, "throughput")), ">=", 0.97, "")
-			}
-		}
-	} else {
-		missing("Go: shardinit ÷ hand-launched SO_REUSEPORT, every configuration", "≥ 0.97", "section zero-cost not run")
-	}
-
-	// 2. Multi-core: node and python.
-	nodeDone, pyDone := false, false
-	for _, g := range r.groups("multi-core") {
-		cases := r.cases("multi-core", g)
-		sh := findCase(cases, "shardinit ×")
-		if strings.HasPrefix(g, "node") {
-			nodeDone = true
-			one, cl := findCase(cases, "one process"), findCase(cases, "cluster")
-			tput := func(c string) []float64 { return r.values("multi-core", g, c, "throughput") }
-			add(fmt.Sprintf("%s — %s ÷ one process", g, sh), "≥ 1.8", ratio(tput(sh), tput(one)), ">=", 1.8, "")
-			add(fmt.Sprintf("%s — %s ÷ %s", g, sh, cl), "≥ 1.1", ratio(tput(sh), tput(cl)), ">=", 1.1, "")
-		}
-		if strings.HasPrefix(g, "python") {
-			pyDone = true
-			gw := findCase(cases, "own prefork")
-			add(fmt.Sprintf("%s — %s ÷ %s", g, sh, gw), "≥ 1.0",
-				ratio(r.values("multi-core", g, sh, "throughput"), r.values("multi-core", g, gw, "throughput")), ">=", 1.0, "")
-		}
-	}
-	if !nodeDone {
-		missing("node: shardinit(N) ÷ one process; ÷ node cluster(N)", "≥ 1.8; ≥ 1.1", "section multi-core not run")
-	}
-	if !pyDone {
-		missing("python: shardinit with N gunicorn masters ÷ gunicorn -w N", "≥ 1.0", "section multi-core not run")
-	}
-
-	// 4. Balance.
-	if gs := r.groups("balance"); len(gs) > 0 {
-		for _, g := range gs {
-			why := ""
-			if strings.HasSuffix(g, "keep-alive on") {
-				why = "keep-alive on: 64 connections hashed once, see section 4"
-			}
-			add(fmt.Sprintf("balance, %s — per-worker sockets, max/min", g), "≤ 1.2",
-				r.values("balance", g, "per-worker sockets", "max/min"), "<=", 1.2, why)
-		}
-	} else {
-		missing("balance with per-worker sockets, max/min", "≤ 1.2", "section balance not run")
-	}
-
-	// 6. Zero loss.
-	if gs := r.groups("zero-loss"); len(gs) > 0 {
-		for _, g := range gs {
-			for _, c := range r.cases("zero-loss", g) {
-				failed := r.values("zero-loss", g, c, "failed")
-				inflight := r.values("zero-loss", g, c, "in flight on the victim")
-				done := r.values("zero-loss", g, c, "done after")
-				goal := fmt.Sprintf("%s — %s: failed requests", g, c)
-				if len(failed) == 0 {
-					missing(goal, "0", "no run completed")
-					continue
-				}
-				if strings.Contains(c, "SIGKILL") {
-					st := met
-					for i := range failed {
-						if i >= len(inflight) || failed[i] > inflight[i] {
-							st = notMet
-						}
-					}
-					rows = append(rows, goalRow{goal + " beyond those in flight on the killed worker", "≤ in flight",
-						fmt.Sprintf("failed %s, in flight %s, %s", cell(failed), cell(inflight), runsOf(failed)), st,
-						"the in-flight requests of a SIGKILLed worker are lost by design (counted separately)"})
-					continue
-				}
-				st := judge(failed, "<=", 0)
-				if st == metMedian {
-					st = notMet // zero means zero in every run
-				}
-				why := ""
-				notDone := 0
-				for _, d := range done {
-					if d < 0 {
-						notDone++
-					}
-				}
-				if notDone > 0 {
-					st = notMet
-					why = fmt.Sprintf("not done within the run in %d of %d runs", notDone, len(done))
-					if strings.Contains(c, "SIGSTOP") {
-						why += fmt.Sprintf("; the stopped worker was not replaced and the %s connections it held stalled "+
-							"(with keep-alive no new connection queues on its shard, and --stuck-timeout watches the accept queue)", cell(inflight))
-					}
-				} else if strings.Contains(c, "SIGSTOP") && slices.Max(failed) > 0 {
-					beyond := 0.0
-					for i := range failed {
-						if i < len(inflight) {
-							beyond = max(beyond, failed[i]-inflight[i])
-						}
-					}
-					why = fmt.Sprintf("the stopped worker is replaced, then killed after --stop-timeout without being continued, "+
-						"so the requests on the connections it had accepted fail (in flight: %s; failed beyond those, worst run: %s)",
-						cell(inflight), num(max(beyond, 0)))
-				}
-				rows = append(rows, goalRow{goal, "0", cell(failed) + ", " + runsOf(failed), st, why})
-			}
-		}
-	} else {
-		missing("zero failed requests: roll, SIGKILL, SIGSTOP, drain", "0", "section zero-loss not run")
-	}
-
-	// 5. PID 1.
-	if g := findGroup(r.groups("pid1"), "supervisor"); g != "" {
-		sh := findCase(r.cases("pid1", g), "shardinit")
-		add(fmt.Sprintf("idle RSS of shardinit (%s)", sh), "< 12 MiB", r.values("pid1", g, sh, "idle RSS"), "<=", 12, "")
-	} else {
-		missing("idle RSS of shardinit (4 workers, health on)", "< 12 MiB", "section pid1 not run")
-	}
-	if g := findGroup(r.groups("pid1"), "start-to-ready"); g != "" {
-		share := findCase(r.cases("pid1", g), "own share")
-		if v := r.values("pid1", g, share, "N=128"); len(v) > 0 {
-			add("start-to-ready, 128 workers: shardinit's own share (beyond the workers' own start)", "< 1000 ms", v, "<=", 1000, "")
-		} else {
-			ms := r.metrics("pid1", g)
-			why := "N=128 not in START_N"
-			if len(ms) > 0 {
-				last := ms[len(ms)-1].Metric
-				why += fmt.Sprintf(" (largest measured, %s: %s ms)", last, cell(r.values("pid1", g, share, last)))
-			}
-			missing("start-to-ready, 128 workers: shardinit's own share", "< 1000 ms", why)
-		}
-	} else {
-		missing("start-to-ready, 128 workers: shardinit's own share", "< 1000 ms", "section pid1 not run")
-	}
+	t := &goalTable{}
+	r.zeroCostGoals(t)
+	r.multiCoreGoals(t)
+	r.balanceGoals(t)
+	r.zeroLossGoals(t)
+	r.pid1Goals(t)
 
 	r.p("## Goals\n\n")
 	r.p("*%s · each measured value is the median (min–max) over its runs; a ratio is taken run by run.*\n\n", r.machineLine())
 	r.p("| goal | target | measured | status |\n|---|---|---|---|\n")
-	for _, row := range rows {
+	for _, row := range t.rows {
 		st := row.status
 		if row.why != "" {
 			st += " — " + row.why
@@ -215,7 +87,7 @@ func (r *report) goals() {
 	}
 	r.p("\n")
 	var not []goalRow
-	for _, row := range rows {
+	for _, row := range t.rows {
 		if row.status == notMet || row.status == metMedian {
 			not = append(not, row)
 		}
@@ -236,6 +108,165 @@ func (r *report) goals() {
 	if r.f.Settings.Smoke {
 		r.p("*A smoke run has one short run per case: the statuses above only show that the suite computes them.*\n\n")
 	}
+}
+
+// 1. Zero cost: every shardinit case against the SO_REUSEPORT group by hand.
+func (r *report) zeroCostGoals(t *goalTable) {
+	gs := r.groups("zero-cost")
+	if len(gs) == 0 {
+		t.missing("Go: shardinit ÷ hand-launched SO_REUSEPORT, every configuration", "≥ 0.97", "section zero-cost not run")
+		return
+	}
+	for _, g := range gs {
+		cases := r.cases("zero-cost", g)
+		ref := findCase(cases, "by hand")
+		for _, c := range cases {
+			if !strings.HasPrefix(c, "shardinit") || ref == "" {
+				continue
+			}
+			t.add(fmt.Sprintf("%s — %s ÷ by hand (throughput)", g, c), "≥ 0.97",
+				ratio(r.values("zero-cost", g, c, "throughput"), r.values("zero-cost", g, ref, "throughput")), ">=", 0.97, "")
+		}
+	}
+}
+
+// 2. Multi-core: node and python.
+func (r *report) multiCoreGoals(t *goalTable) {
+	nodeDone, pyDone := false, false
+	for _, g := range r.groups("multi-core") {
+		cases := r.cases("multi-core", g)
+		sh := findCase(cases, "shardinit ×")
+		tput := func(c string) []float64 { return r.values("multi-core", g, c, "throughput") }
+		if strings.HasPrefix(g, "node") {
+			nodeDone = true
+			one, cl := findCase(cases, "one process"), findCase(cases, "cluster")
+			t.add(fmt.Sprintf("%s — %s ÷ one process", g, sh), "≥ 1.8", ratio(tput(sh), tput(one)), ">=", 1.8, "")
+			t.add(fmt.Sprintf("%s — %s ÷ %s", g, sh, cl), "≥ 1.1", ratio(tput(sh), tput(cl)), ">=", 1.1, "")
+		}
+		if strings.HasPrefix(g, "python") {
+			pyDone = true
+			gw := findCase(cases, "own prefork")
+			t.add(fmt.Sprintf("%s — %s ÷ %s", g, sh, gw), "≥ 1.0", ratio(tput(sh), tput(gw)), ">=", 1.0, "")
+		}
+	}
+	if !nodeDone {
+		t.missing("node: shardinit(N) ÷ one process; ÷ node cluster(N)", "≥ 1.8; ≥ 1.1", "section multi-core not run")
+	}
+	if !pyDone {
+		t.missing("python: shardinit with N gunicorn masters ÷ gunicorn -w N", "≥ 1.0", "section multi-core not run")
+	}
+}
+
+// 4. Balance.
+func (r *report) balanceGoals(t *goalTable) {
+	gs := r.groups("balance")
+	if len(gs) == 0 {
+		t.missing("balance with per-worker sockets, max/min", "≤ 1.2", "section balance not run")
+		return
+	}
+	for _, g := range gs {
+		why := ""
+		if strings.HasSuffix(g, "keep-alive on") {
+			why = "keep-alive on: 64 connections hashed once, see section 4"
+		}
+		t.add(fmt.Sprintf("balance, %s — per-worker sockets, max/min", g), "≤ 1.2",
+			r.values("balance", g, "per-worker sockets", "max/min"), "<=", 1.2, why)
+	}
+}
+
+// 6. Zero loss.
+func (r *report) zeroLossGoals(t *goalTable) {
+	gs := r.groups("zero-loss")
+	if len(gs) == 0 {
+		t.missing("zero failed requests: roll, SIGKILL, SIGSTOP, drain", "0", "section zero-loss not run")
+		return
+	}
+	for _, g := range gs {
+		for _, c := range r.cases("zero-loss", g) {
+			goal := fmt.Sprintf("%s — %s: failed requests", g, c)
+			failed := r.values("zero-loss", g, c, "failed")
+			if len(failed) == 0 {
+				t.missing(goal, "0", "no run completed")
+				continue
+			}
+			t.rows = append(t.rows, r.zeroLossRow(goal, g, c, failed))
+		}
+	}
+}
+
+// zeroLossRow judges the failed requests of one zero-loss case: none, or
+// for a SIGKILL none beyond those in flight on the killed worker.
+func (r *report) zeroLossRow(goal, g, c string, failed []float64) goalRow {
+	inflight := r.values("zero-loss", g, c, "in flight on the victim")
+	done := r.values("zero-loss", g, c, "done after")
+	if strings.Contains(c, "SIGKILL") {
+		st := met
+		for i := range failed {
+			if i >= len(inflight) || failed[i] > inflight[i] {
+				st = notMet
+			}
+		}
+		return goalRow{goal + " beyond those in flight on the killed worker", "≤ in flight",
+			fmt.Sprintf("failed %s, in flight %s, %s", cell(failed), cell(inflight), runsOf(failed)), st,
+			"the in-flight requests of a SIGKILLed worker are lost by design (counted separately)"}
+	}
+	st := judge(failed, "<=", 0)
+	if st == metMedian {
+		st = notMet // zero means zero in every run
+	}
+	why := ""
+	notDone := 0
+	for _, d := range done {
+		if d < 0 {
+			notDone++
+		}
+	}
+	if notDone > 0 {
+		st = notMet
+		why = fmt.Sprintf("not done within the run in %d of %d runs", notDone, len(done))
+		if strings.Contains(c, "SIGSTOP") {
+			why += fmt.Sprintf("; the stopped worker was not replaced and the %s connections it held stalled "+
+				"(with keep-alive no new connection queues on its shard, and --stuck-timeout watches the accept queue)", cell(inflight))
+		}
+	} else if strings.Contains(c, "SIGSTOP") && slices.Max(failed) > 0 {
+		beyond := 0.0
+		for i := range failed {
+			if i < len(inflight) {
+				beyond = max(beyond, failed[i]-inflight[i])
+			}
+		}
+		why = fmt.Sprintf("the stopped worker is replaced, then killed after --stop-timeout without being continued, "+
+			"so the requests on the connections it had accepted fail (in flight: %s; failed beyond those, worst run: %s)",
+			cell(inflight), num(max(beyond, 0)))
+	}
+	return goalRow{goal, "0", cell(failed) + ", " + runsOf(failed), st, why}
+}
+
+// 5. PID 1: idle memory and start-to-ready.
+func (r *report) pid1Goals(t *goalTable) {
+	if g := findGroup(r.groups("pid1"), "supervisor"); g != "" {
+		sh := findCase(r.cases("pid1", g), "shardinit")
+		t.add(fmt.Sprintf("idle RSS of shardinit (%s)", sh), "< 12 MiB", r.values("pid1", g, sh, "idle RSS"), "<=", 12, "")
+	} else {
+		t.missing("idle RSS of shardinit (4 workers, health on)", "< 12 MiB", "section pid1 not run")
+	}
+	g := findGroup(r.groups("pid1"), "start-to-ready")
+	if g == "" {
+		t.missing("start-to-ready, 128 workers: shardinit's own share", "< 1000 ms", "section pid1 not run")
+		return
+	}
+	share := findCase(r.cases("pid1", g), "own share")
+	if v := r.values("pid1", g, share, "N=128"); len(v) > 0 {
+		t.add("start-to-ready, 128 workers: shardinit's own share (beyond the workers' own start)", "< 1000 ms", v, "<=", 1000, "")
+		return
+	}
+	ms := r.metrics("pid1", g)
+	why := "N=128 not in START_N"
+	if len(ms) > 0 {
+		last := ms[len(ms)-1].Metric
+		why += fmt.Sprintf(" (largest measured, %s: %s ms)", last, cell(r.values("pid1", g, share, last)))
+	}
+	t.missing("start-to-ready, 128 workers: shardinit's own share", "< 1000 ms", why)
 }
 
 func findGroup(groups []string, sub string) string {
