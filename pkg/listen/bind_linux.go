@@ -18,6 +18,7 @@ func Bind(specs []Spec, shards int, opts Options) (*Set, error) {
 	if shards < 1 {
 		shards = 1
 	}
+	opts = opts.withDefaults()
 	set := &Set{}
 	for _, spec := range specs {
 		l, err := bindListener(spec, shards, opts)
@@ -111,9 +112,6 @@ func bindTCP(t tcpTarget, reuseport bool, opts Options) (int, error) {
 func bindAndListen(fd int, sa unix.Sockaddr, addr string, backlog int) error {
 	if err := unix.Bind(fd, sa); err != nil {
 		return fmt.Errorf("bind %s: %w", addr, err)
-	}
-	if backlog <= 0 {
-		backlog = Somaxconn()
 	}
 	if err := unix.Listen(fd, backlog); err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)

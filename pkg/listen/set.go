@@ -45,6 +45,19 @@ type Options struct {
 	BindToDevice string
 }
 
+// withDefaults gives the zero values their meaning, once per Bind: every
+// shard, also one added later, gets the same backlog without another read
+// of /proc.
+func (o Options) withDefaults() Options {
+	if o.Mode == "" {
+		o.Mode = PerWorker
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = Somaxconn()
+	}
+	return o
+}
+
 // Listener is one bound listener: a socket per shard, or one shared socket.
 type Listener struct {
 	Spec
