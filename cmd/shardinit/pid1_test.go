@@ -28,8 +28,11 @@ func waitWorkers(t *testing.T, in *instance, n int, mode string) []int {
 	eventually(t, 15*time.Second, fmt.Sprintf("%d workers in mode %s", n, mode), func() bool {
 		pids = pids[:0]
 		for pid := range childrenOf(in.cmd.Process.Pid) {
+			// The worker's own argv, `<bin> worker MODE …`: a child not yet
+			// exec'd has shardinit's, and the exec stage its own, and both
+			// name the worker command further on.
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			if strings.Contains(string(b), "worker\x00"+mode) {
+			if argv := strings.Split(string(b), "\x00"); len(argv) > 2 && argv[1] == "worker" && argv[2] == mode {
 				pids = append(pids, pid)
 			}
 		}
