@@ -299,20 +299,22 @@ echo "# SHARDINIT_SHIM_REUSEPORT (no LISTEN_FDS): two servers on one port"
 # servers on 127.0.0.1:$P6; prints how many LISTEN sockets the port has and
 # whether the second one failed with EADDRINUSE.
 two_servers() {
-	local i env=()
+	local i second env=()
 	[ -n "$1" ] && env=(SHARDINIT_SHIM_REUSEPORT="$1")
 	for i in 1 2; do
 		env "${env[@]}" LD_PRELOAD="$LIB" "$PY" -m http.server "$P6" --bind 127.0.0.1 \
 			>/dev/null 2>"$OUT/reuse$i.stderr" &
-		PIDS+=($!)
+		second=$!
+		PIDS+=("$second")
 		[ "$i" = 1 ] && { wait_http "$P6" || true; }
 	done
-	for i in $(seq 30); do # the second either fails at once or runs
-		kill -0 "${PIDS[1]}" 2>/dev/null || break
+	# The second either fails at once (and has exited, its stderr complete)
+	# or listens beside the first: wait for one of the two, at most ~10 s.
+	for i in $(seq 100); do
+		kill -0 "$second" 2>/dev/null || break
 		[ "$(listen_inodes "$P6" | grep -c .)" = 2 ] && break
 		sleep 0.1
 	done
-	sleep 0.3
 	echo "$(listen_inodes "$P6" | grep -c .) $(grep -c 'Address already in use' "$OUT/reuse2.stderr")"
 	stop_all
 }
