@@ -31,10 +31,9 @@ SOCK=$DIR/containerd/containerd.sock
 ctr() { command ctr --address "$SOCK" --namespace k8s.io "$@"; }
 k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --request-timeout=10s "$@"; }
 
-alive() { [ -r "/proc/$1/stat" ] && ! sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1 | grep -q '[ZX]'; }
-
 fail() { die "$@"; }
 . "$HERE/../lib/wait.sh"
+. "$HERE/../lib/proc.sh"
 
 # run NAME LOG COMMAND...: start a component in the background, record its PID.
 run() {
@@ -166,15 +165,7 @@ cmd_stop() {
     local id p pid
     # The kubelet first: it would restart the containers removed below.
     pid=$(awk '$1 == "kubelet" {print $2}' "$DIR/pids" 2>/dev/null || true)
-    if [ -n "$pid" ] && alive "$pid"; then
-        kill -TERM "$pid"
-        for _ in $(seq 100); do alive "$pid" || break; sleep 0.2; done
-        if alive "$pid"; then
-            log "kubelet (pid $pid) did not exit after TERM, killing"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        log "stopped kubelet (pid $pid)"
-    fi
+    [ -z "$pid" ] || stop_pid kubelet "$pid" || true
     if [ -S "$SOCK" ] && ctr version >/dev/null 2>&1; then
         # Containers first, while containerd can still stop them cleanly.
         for id in $(ctr tasks ls -q 2>/dev/null); do ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
