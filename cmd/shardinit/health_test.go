@@ -230,7 +230,7 @@ func stopWorker(t *testing.T, pid int) {
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 		for _, task := range tasks {
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-			if !strings.Contains(string(b), ") T ") && !strings.Contains(string(b), ") t ") {
+			if state, _ := statField(b, 3); state != "T" && state != "t" {
 				return false
 			}
 		}

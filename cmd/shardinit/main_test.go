@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -251,16 +250,19 @@ func childrenOf(pid int) map[int]string {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out[child] = fields[0]
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if ppid, err := parsePPID(b); err == nil && ppid == pid {
+			out[child], _ = statField(b, 3)
 		}
 	}
 	return out
+}
+
+// procState is the state letter of pid's main thread ("" if it is gone).
+func procState(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	state, _ := statField(b, 3)
+	return state
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,22 +59,13 @@ func TestPID1SurvivesClosedOutput(t *testing.T) {
 	syscall.Kill(pids[0], syscall.SIGKILL)
 	eventually(t, 10*time.Second, "the killed worker to be replaced", func() bool {
 		now := waitWorkers(t, in, 2, "http")
-		return !containsInt(now, pids[0])
+		return !slices.Contains(now, pids[0])
 	})
-	if !containsInt(waitWorkers(t, in, 2, "http"), pids[1]) {
+	if !slices.Contains(waitWorkers(t, in, 2, "http"), pids[1]) {
 		t.Errorf("worker %d was killed too: a SIGPIPE reached it", pids[1])
 	}
 	slotPIDs(t, port, 2)
 	in.stopCleanly()
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestPID1GracefulStop(t *testing.T) {

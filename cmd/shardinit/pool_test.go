@@ -313,8 +313,8 @@ func TestWorkersDieWithShardinit(t *testing.T) {
 	in.wait(10 * time.Second)
 	for _, pid := range pids {
 		eventually(t, 10*time.Second, fmt.Sprintf("worker %d to die", pid), func() bool {
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			return err != nil || strings.Contains(string(b), ") Z ")
+			state := procState(pid)
+			return state == "" || state == "Z"
 		})
 	}
 }

@@ -8,31 +8,24 @@ import (
 )
 
 // parentOf is pid's parent, as this PID namespace sees it.
-func parentOf(pid int) (int, error) {
-	path := "/proc/" + strconv.Itoa(pid) + "/stat"
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	ppid, err := parsePPID(b)
-	if err != nil {
-		return 0, fmt.Errorf("parse %s: %w", path, err)
-	}
-	return ppid, nil
-}
+func parentOf(pid int) (int, error) { return readStat(pid, parsePPID) }
 
-// startTicksOf is pid's start time in clock ticks after boot (field 22).
-func startTicksOf(pid int) (uint64, error) {
+// startTicksOf is pid's start time in clock ticks after boot.
+func startTicksOf(pid int) (uint64, error) { return readStat(pid, parseStartTicks) }
+
+// readStat reads /proc/PID/stat and parses it, naming the file in the error.
+func readStat[T any](pid int, parse func(stat []byte) (T, error)) (T, error) {
+	var zero T
 	path := "/proc/" + strconv.Itoa(pid) + "/stat"
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return zero, err
 	}
-	f, err := statField(b, 22)
+	v, err := parse(b)
 	if err != nil {
-		return 0, fmt.Errorf("parse %s: %w", path, err)
+		return zero, fmt.Errorf("parse %s: %w", path, err)
 	}
-	return strconv.ParseUint(f, 10, 64)
+	return v, nil
 }
 
 // migrateReqOff reports whether this network namespace resets the

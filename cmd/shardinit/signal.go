@@ -141,6 +141,20 @@ func parsePPID(stat []byte) (int, error) {
 	return ppid, nil
 }
 
+// parseStartTicks reads the start time in clock ticks after boot, field 22
+// of /proc/PID/stat.
+func parseStartTicks(stat []byte) (uint64, error) {
+	f, err := statField(stat, 22)
+	if err != nil {
+		return 0, err
+	}
+	ticks, err := strconv.ParseUint(f, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("start time %q: not a number", f)
+	}
+	return ticks, nil
+}
+
 // statField returns field n (from 3, numbered as in proc(5)) of
 // /proc/PID/stat, "PID (COMM) STATE PPID …". COMM may hold spaces and
 // parentheses itself, so the fields are counted from its last ')'.

@@ -106,19 +106,6 @@ func statusServer(t *testing.T, r health.Report) probe {
 	return probe{t, srv.Listener.Addr().String()}
 }
 
-// procState is the state letter of pid's main thread ("" if it is gone).
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if f := strings.Fields(string(b[i+1:])); len(f) > 0 {
-		return f[0]
-	}
-	return ""
-}
-
 func TestParsePPID(t *testing.T) {
 	for _, c := range []struct {
 		stat string
@@ -139,6 +126,16 @@ func TestParsePPID(t *testing.T) {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("parsePPID(%q) error %v, want one with %q", c.stat, err, c.err)
 		}
+	}
+}
+
+func TestParseStartTicks(t *testing.T) {
+	stat := "12 (my (server)) S 1 12 12 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 4 0 987654 1000000 200"
+	if got, err := parseStartTicks([]byte(stat)); err != nil || got != 987654 {
+		t.Errorf("parseStartTicks(%q) = %d, %v; want 987654", stat, got, err)
+	}
+	if _, err := parseStartTicks([]byte("12 (x) S 1 12")); err == nil {
+		t.Errorf("parseStartTicks of a short line: got no error")
 	}
 }
 
