@@ -62,7 +62,7 @@ indent <"$OUT/plain.log"
 check "test_shim with the preloaded library (exit $rc)" '[ "$rc" = 0 ]'
 
 echo "# test_shim_asan: the shim compiled in, -fsanitize=address,undefined"
-if [ -x build/test_shim_asan ] && [ build/test_shim_asan -nt preload.c ] && [ build/test_shim_asan -nt filter.c ]; then
+if [ -x build/test_shim_asan ]; then
 	mkdir -p "$OUT/asan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1 \
 		$TIMEOUT build/test_shim_asan driver "$OUT/asan" >"$OUT/asan.log" 2>&1
