@@ -35,26 +35,33 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if spec.Network == "unix" {
 		return bindUnix(spec, opts)
 	}
-	target := targetOf(spec)
-	n, reuseport := shards, true
-	if opts.Mode == Shared {
-		n, reuseport = 1, false
+	l := &Listener{Spec: spec, Shared: opts.Mode == Shared, target: targetOf(spec), opts: opts}
+	if l.Shared {
+		shards = 1
 	}
-	l := &Listener{Spec: spec, Shared: !reuseport, target: target, opts: opts}
-	for i := 0; i < n; i++ {
-		fd, err := bindTCP(target, reuseport, opts)
-		if err != nil {
+	for range shards {
+		if err := l.bindShard(); err != nil {
 			l.close()
 			return nil, err
 		}
-		l.fds = append(l.fds, fd)
-		if i == 0 {
-			// Later shards must join the port the first one got for :0.
-			target.addr = boundAddr(fd, target.addr)
-			l.Bound, l.target = target.addr.String(), target
-		}
 	}
 	return l, nil
+}
+
+// bindShard binds one more socket for l: its first at start-up, or the
+// next of its reuseport group when the pool scales up.
+func (l *Listener) bindShard() error {
+	fd, err := bindTCP(l.target, !l.Shared, l.opts)
+	if err != nil {
+		return err
+	}
+	if len(l.fds) == 0 {
+		// Later shards must join the port the first one got for :0.
+		l.target.addr = boundAddr(fd, l.target.addr)
+		l.Bound = l.target.addr.String()
+	}
+	l.fds = append(l.fds, fd)
+	return nil
 }
 
 // targetOf picks the address family. An empty host binds every address:

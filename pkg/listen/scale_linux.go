@@ -23,15 +23,13 @@ func (s *Set) AddShard() error {
 		if l.Shared {
 			continue
 		}
-		fd, err := bindTCP(l.target, true, l.opts)
-		if err != nil {
+		if err := l.bindShard(); err != nil {
 			for _, a := range added {
 				unix.Close(a.fds[len(a.fds)-1])
 				a.fds = a.fds[:len(a.fds)-1]
 			}
 			return fmt.Errorf("listener %s: add a shard: %w", l.Name, err)
 		}
-		l.fds = append(l.fds, fd)
 		added = append(added, l)
 	}
 	return nil

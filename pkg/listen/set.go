@@ -66,7 +66,7 @@ type Listener struct {
 	// Shared says that every worker accepts on the one socket.
 	Shared bool
 	fds    []int
-	// target and opts bind another shard (scaling up).
+	// target and opts bind each shard (bindShard).
 	target tcpTarget
 	opts   Options
 	// unlink is the socket file to remove on Close (unix sockets only).
