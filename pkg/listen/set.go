@@ -111,6 +111,8 @@ func (s *Set) FDs(slot int) []int {
 
 // Names returns the listener names in --listen order (LISTEN_FDNAMES).
 func (s *Set) Names() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	names := make([]string, len(s.Listeners))
 	for i, l := range s.Listeners {
 		names[i] = l.Name
