@@ -29,8 +29,7 @@ func TestRestartCommand(t *testing.T) {
 }
 
 // --signal-map remaps over the defaults: USR2 restarts instead of HUP, QUIT
-// reaches the workers as USR1,
-// and USR1 is ignored.
+// reaches the workers as USR1, and USR1 is ignored.
 func TestSignalMap(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
@@ -39,6 +38,19 @@ func TestSignalMap(t *testing.T) {
 	in.signal(syscall.SIGQUIT)
 	eachWorker(t, port, 2, "get SIGQUIT as SIGUSR1", func(i testworker.Info) bool { return i.USR1 == 1 })
 	in.signal(syscall.SIGUSR1)
+	const ignored = `msg="signal not forwarded" signal=SIGUSR1`
+	eventually(t, 10*time.Second, ignored, func() bool { return strings.Contains(in.log.String(), ignored) })
+	usr1 := map[int]int64{} // worker PID → SIGUSR1 received
+	eventually(t, 10*time.Second, "both workers to answer /info", func() bool {
+		i := fetchInfo(t, port)
+		usr1[i.PID] = i.USR1
+		return len(usr1) == 2
+	})
+	for pid, n := range usr1 {
+		if n != 1 {
+			t.Errorf("worker %d got %d SIGUSR1, want 1 (from QUIT; the ignored SIGUSR1 must not reach it)", pid, n)
+		}
+	}
 	in.signal(syscall.SIGUSR2)
 	if r := p.status(); r.RestartSignal != "SIGUSR2" {
 		t.Errorf("/status restart_signal = %q, want SIGUSR2", r.RestartSignal)
