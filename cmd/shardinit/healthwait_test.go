@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -114,9 +113,7 @@ func TestHealthWaitWarnsWithoutMigrate(t *testing.T) {
 	}
 	const warning = "net.ipv4.tcp_migrate_req is off"
 	for _, wait := range []string{"10s", "0s"} {
-		in := startShardinit(t, start{prepare: func(cmd *exec.Cmd) {
-			cmd.Args = append([]string{cmd.Args[0], "launch-in-netns"}, cmd.Args[1:]...)
-		}}, append([]string{"--workers", "1", "--listen", "http=127.0.0.1:8080", "--health-addr", "127.0.0.1:8081",
+		in := startShardinit(t, start{launch: []string{"launch-in-netns"}}, append([]string{"--workers", "1", "--listen", "http=127.0.0.1:8080", "--health-addr", "127.0.0.1:8081",
 			"--health-wait", wait, "--"}, worker("http")...)...)
 		// Once shardinit logs, the launcher has moved into its namespace.
 		eventually(t, 10*time.Second, "shardinit to start", func() bool { return strings.Contains(in.log.String(), "msg=starting") })

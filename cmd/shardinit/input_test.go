@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -132,9 +131,7 @@ func TestWorkersFollowCPULimit(t *testing.T) {
 	for quota, want := range map[int]int{50_000: 1, 150_000: min(2, cpus.Cpuset)} {
 		dir := cpuCgroup(t, quota)
 		out := &syncBuffer{}
-		in := startShardinit(t, start{stdout: out, prepare: func(cmd *exec.Cmd) {
-			cmd.Args = append([]string{cmd.Args[0], "launch-in-cgroup", dir}, cmd.Args[1:]...)
-		}}, "check", "--", "server")
+		in := startShardinit(t, start{stdout: out, launch: []string{"launch-in-cgroup", dir}}, "check", "--", "server")
 		if code := in.wait(10 * time.Second); code != 0 {
 			t.Fatalf("check: exit code %d: %s", code, in.log.String())
 		}

@@ -12,17 +12,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Launchers start shardinit the way some parent or container runtime
+// would: `<bin> LAUNCHER [DIR] ARGS` prepares the process, then execs
+// `<bin> ARGS` in it (see start.launch).
+var launchers = map[string]func(args []string) (rest []string, err error){
+	"launch-masked":    maskSignals,
+	"launch-in-cgroup": joinCgroup,
+	"launch-in-netns":  enterNetns,
+}
+
+// launch runs launcher name with args; it returns only if name is none.
+func launch(name string, args []string) {
+	prepare, ok := launchers[name]
+	if !ok {
+		return
+	}
+	rest, err := prepare(args)
+	if err == nil {
+		err = unix.Exec(os.Args[0], append([]string{os.Args[0]}, rest...), os.Environ())
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	os.Exit(1)
+}
+
 // maskedSignals are blocked, and ignoredSignals ignored, in a shardinit
-// started by launchMasked; none of that may reach its workers.
+// started by launch-masked; none of that may reach its workers.
 var (
 	maskedSignals  = []unix.Signal{unix.SIGTERM, unix.SIGUSR2, unix.SIGWINCH}
 	ignoredSignals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT}
 )
 
-// launchMasked execs `<bin> ARGS` with some signals ignored and some
-// blocked, as a careless parent (a shell's background job, nohup, a
-// supervisor written in C) may start shardinit.
-func launchMasked(args []string) {
+// maskSignals ignores some signals and blocks others, as a careless parent
+// (a shell's background job, nohup, a supervisor written in C) may start
+// shardinit.
+func maskSignals(args []string) ([]string, error) {
 	signal.Ignore(ignoredSignals...)
 	// The mask is per thread and execve keeps the calling thread's.
 	runtime.LockOSThread()
@@ -30,43 +53,25 @@ func launchMasked(args []string) {
 	for _, s := range maskedSignals {
 		set.Val[(s-1)/64] |= 1 << ((uint(s) - 1) % 64)
 	}
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "launch-masked:", err)
-		os.Exit(1)
-	}
-	err := unix.Exec(os.Args[0], append([]string{os.Args[0]}, args...), os.Environ())
-	fmt.Fprintln(os.Stderr, "launch-masked:", err)
-	os.Exit(1)
+	return args, unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
 }
 
-// launchInCgroup moves itself into the cgroup DIR, then execs `<bin> ARGS`,
-// so shardinit starts under that cgroup's CPU limit as in a container.
-func launchInCgroup(dir string, args []string) {
-	procs := filepath.Join(dir, "cgroup.procs")
-	if err := os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "launch-in-cgroup:", err)
-		os.Exit(1)
-	}
-	err := unix.Exec(os.Args[0], append([]string{os.Args[0]}, args...), os.Environ())
-	fmt.Fprintln(os.Stderr, "launch-in-cgroup:", err)
-	os.Exit(1)
+// joinCgroup moves this process into the cgroup args[0], so shardinit
+// starts under that cgroup's CPU limit as in a container.
+func joinCgroup(args []string) ([]string, error) {
+	procs := filepath.Join(args[0], "cgroup.procs")
+	return args[1:], os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0o644)
 }
 
-// launchInNetns execs `<bin> ARGS` in a new network namespace of its own
+// enterNetns moves this process into a new network namespace of its own
 // whose loopback is up: ports there (80 too) touch nothing of the host's.
-func launchInNetns(args []string) {
+func enterNetns(args []string) ([]string, error) {
+	// The namespace is the calling thread's until execve.
 	runtime.LockOSThread()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		fmt.Fprintln(os.Stderr, "launch-in-netns: unshare:", err)
-		os.Exit(1)
+		return nil, fmt.Errorf("unshare: %w", err)
 	}
-	if err := loopbackUp(); err != nil {
-		fmt.Fprintln(os.Stderr, "launch-in-netns:", err)
-		os.Exit(1)
-	}
-	err := unix.Exec(os.Args[0], append([]string{os.Args[0]}, args...), os.Environ())
-	fmt.Fprintln(os.Stderr, "launch-in-netns:", err)
-	os.Exit(1)
+	return args, loopbackUp()
 }
 
 func loopbackUp() error {

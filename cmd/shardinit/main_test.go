@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -30,12 +31,8 @@ func TestMain(m *testing.M) {
 			os.Exit(exitCode(run(context.Background(), append([]string{"shardinit"}, os.Args[2:]...)), os.Stderr))
 		case "worker":
 			os.Exit(testworker.Main(os.Args[2:]))
-		case "launch-masked":
-			launchMasked(os.Args[2:])
-		case "launch-in-cgroup":
-			launchInCgroup(os.Args[2], os.Args[3:])
-		case "launch-in-netns":
-			launchInNetns(os.Args[2:])
+		default:
+			launch(os.Args[1], os.Args[2:])
 		}
 	}
 	// Race-built processes sleep a second on exit by default; the test's
@@ -62,7 +59,7 @@ type instance struct {
 
 type start struct {
 	pid1    bool     // in a new PID namespace, as PID 1
-	masked  bool     // started with signals ignored and blocked (launchMasked)
+	launch  []string // through a launcher: launch-masked, launch-in-netns, launch-in-cgroup DIR
 	env     []string // added to the environment
 	stdout  io.Writer
 	stderr  io.Writer // default: captured in instance.log
@@ -75,10 +72,7 @@ func startShardinit(t *testing.T, s start, args ...string) *instance {
 	if s.pid1 && os.Geteuid() != 0 {
 		t.Skip("running shardinit as PID 1 needs a new PID namespace, which needs root")
 	}
-	role := []string{"shardinit"}
-	if s.masked {
-		role = []string{"launch-masked", "shardinit"}
-	}
+	role := append(slices.Clone(s.launch), "shardinit")
 	cmd := exec.Command(os.Args[0], append(role, args...)...)
 	cmd.Env = append(os.Environ(), s.env...)
 	in := &instance{t: t, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}

@@ -127,7 +127,7 @@ func TestGoSystemdWorker(t *testing.T) {
 func TestWorkerContract(t *testing.T) {
 	t.Parallel()
 	web, admin := freePort(t), freePort(t)
-	in := startShardinit(t, start{masked: true, env: []string{"SHARDINIT_LOG_LEVEL=debug"}},
+	in := startShardinit(t, start{launch: []string{"launch-masked"}, env: []string{"SHARDINIT_LOG_LEVEL=debug"}},
 		append([]string{"--workers", "2", "--listen", listenArg("web", web), "--listen", listenArg("admin", admin),
 			"--health-addr", "", "--"}, worker("http")...)...)
 	waitServing(t, in, web)

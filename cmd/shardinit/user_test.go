@@ -92,9 +92,8 @@ func TestUserServesPort80(t *testing.T) {
 		t.Skip("binding :80 and switching users needs root")
 	}
 	bin := copyForEveryone(t)
-	in := startShardinit(t, start{prepare: func(cmd *exec.Cmd) {
+	in := startShardinit(t, start{launch: []string{"launch-in-netns"}, prepare: func(cmd *exec.Cmd) {
 		cmd.Args[len(cmd.Args)-3] = bin // a worker binary that 65534 may run
-		cmd.Args = append([]string{cmd.Args[0], "launch-in-netns"}, cmd.Args[1:]...)
 	}}, append([]string{"--workers", "2", "--user", "65534", "--listen", "http=:80", "--health-addr", "", "--"},
 		worker("http")...)...)
 	workers := waitWorkers(t, in, 2, "http")
