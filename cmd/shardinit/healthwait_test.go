@@ -113,19 +113,13 @@ func TestHealthWaitWarnsWithoutMigrate(t *testing.T) {
 	}
 	const warning = "net.ipv4.tcp_migrate_req is off"
 	for _, wait := range []string{"10s", "0s"} {
-		in := startShardinit(t, start{launch: []string{"launch-in-netns"}}, append([]string{"--workers", "1", "--listen", "http=127.0.0.1:8080", "--health-addr", "127.0.0.1:8081",
-			"--health-wait", wait, "--"}, worker("http")...)...)
+		in := startShardinit(t, start{launch: []string{"launch-in-netns"}}, append([]string{"--workers", "1",
+			"--listen", "http=127.0.0.1:8080", "--health-addr", "127.0.0.1:8081", "--health-wait", wait, "--"},
+			worker("http")...)...)
 		// Once shardinit logs, the launcher has moved into its namespace.
 		eventually(t, 10*time.Second, "shardinit to start", func() bool { return strings.Contains(in.log.String(), "msg=starting") })
-		served := false
-		inNetns(t, in.cmd.Process.Pid, func() { // the worker serves: it has its handlers
-			for deadline := time.Now().Add(10 * time.Second); !served && time.Now().Before(deadline); {
-				if served = rawGet("127.0.0.1:8080") == nil; !served {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		})
-		if !served {
+		// The worker serves: it has its handlers.
+		if getsInNetns(t, in.cmd.Process.Pid, "127.0.0.1:8080", 1) == 0 {
 			t.Fatalf("--health-wait %s: the worker did not answer in its network namespace", wait)
 		}
 		if got := strings.Contains(in.log.String(), warning); got != (wait != "0s") {

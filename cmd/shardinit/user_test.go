@@ -73,6 +73,22 @@ func rawGet(addr string) error {
 	return err
 }
 
+// getsInNetns does GET / on addr from pid's network namespace until want
+// requests have been answered or 10 s have passed, and says how many were.
+func getsInNetns(t *testing.T, pid int, addr string, want int) (answered int) {
+	t.Helper()
+	inNetns(t, pid, func() {
+		for deadline := time.Now().Add(10 * time.Second); answered < want && time.Now().Before(deadline); {
+			if rawGet(addr) == nil {
+				answered++
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	})
+	return answered
+}
+
 // procField is a line of /proc/PID/status, without its name.
 func procField(pid int, name string) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -106,16 +122,7 @@ func TestUserServesPort80(t *testing.T) {
 	if uid := procField(in.cmd.Process.Pid, "Uid"); !strings.HasPrefix(uid, "0 ") {
 		t.Errorf("shardinit runs as %q, want root", uid)
 	}
-	served := 0
-	inNetns(t, in.cmd.Process.Pid, func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for served < 10 && time.Now().Before(deadline) {
-			if rawGet("127.0.0.1:80") == nil {
-				served++
-			}
-		}
-	})
-	if served < 10 {
+	if served := getsInNetns(t, in.cmd.Process.Pid, "127.0.0.1:80", 10); served < 10 {
 		t.Errorf("port 80 answered %d of 10 requests", served)
 	}
 	in.stopCleanly()
