@@ -20,6 +20,7 @@ need curl curl
 
 work=$(mktemp -d /tmp/shardinit-e2e-image.XXXXXX)
 . test/lib/docker.sh
+. test/lib/ports.sh
 
 cleanup() {
 	set +e
@@ -28,8 +29,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 step "start dockerd (data and exec roots in $work)"
 docker_start
@@ -55,7 +54,8 @@ echo "without a command: $out"
 case "$out" in *"no command to run"*) ;; *) fail "no clear error without a command" ;; esac
 
 step "run the demo"
-http=$(free_port) health=$(free_port)
+ports=$(free_ports 2)
+read -r http health <<<"$ports"
 $docker run -d --name e2e-demo --network host \
 	-e SHARDINIT_LISTEN="http=127.0.0.1:$http" -e SHARDINIT_HEALTH_ADDR="127.0.0.1:$health" \
 	-e SHARDINIT_WORKERS=2 -e SHARDINIT_DRAIN_DELAY=1s -e SHARDINIT_STOP_TIMEOUT=5s \

@@ -44,6 +44,7 @@ if [ "$CMD" != stop ]; then
 fi
 
 . "$HERE/../lib/proc.sh"
+. "$HERE/../lib/ports.sh"
 
 modsum() { cat "$HERE/go.mod" "$HERE/go.sum" | sha256sum | cut -d' ' -f1; }
 
@@ -87,23 +88,6 @@ ensure_etcd() {
     command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd not installed"
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-USED_PORTS=" "
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        if command -v python3 >/dev/null 2>&1; then
-            p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-        else
-            p=$((20000 + RANDOM % 30000))
-        fi
-        case "$USED_PORTS" in *" $p "*) continue ;; esac
-        if ! port_in_use "$p"; then USED_PORTS="$USED_PORTS$p "; echo "$p"; return 0; fi
-    done
-    die "no free port found"
-}
-
 cmd_stop() {
     local rc=0 name pid lines=()
     if [ ! -f "$DIR/pids" ]; then log "no $DIR/pids: nothing to stop"; return 0; fi
@@ -135,8 +119,9 @@ cmd_start() {
     trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; stopping what was started"; cmd_stop || true; fi' EXIT
 
     local t_run; t_run=$(now)
-    local etcd_port peer_port api_port token
-    etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+    local ports etcd_port peer_port api_port token
+    ports=$(free_ports 3)
+    read -r etcd_port peer_port api_port <<<"$ports"
     token=$(openssl rand -hex 24)
     : >"$DIR/pids"
 

@@ -34,6 +34,7 @@ k() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --request-timeout=10s "$@"; }
 fail() { die "$@"; }
 . "$HERE/../lib/wait.sh"
 . "$HERE/../lib/proc.sh"
+. "$HERE/../lib/ports.sh"
 
 # run NAME LOG COMMAND...: start a component in the background, record its PID.
 run() {
@@ -109,9 +110,9 @@ EOF
 
 cmd_start() {
     [ -n "${SANDBOX_IMAGE:-}" ] || die "SANDBOX_IMAGE is not set"
-    local t0=$SECONDS cm_port sched_port
-    cm_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    sched_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    local t0=$SECONDS ports cm_port sched_port
+    ports=$(free_ports 2)
+    read -r cm_port sched_port <<<"$ports"
     mkdir -p "$DIR/cm-certs" "$DIR/sched-certs"
     run kube-controller-manager kube-controller-manager.log "$K8S_BIN/kube-controller-manager" \
         --kubeconfig="$KUBECONFIG" --leader-elect=false \
