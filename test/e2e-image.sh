@@ -10,13 +10,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
-need() { # need COMMAND PACKAGE
-	command -v "$1" >/dev/null && return
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-need dockerd docker.io
-need busybox busybox-static
-need curl curl
+. test/lib/need.sh
+need dockerd:docker.io busybox:busybox-static curl:curl python3:python3 bc:bc
 
 work=$(mktemp -d /tmp/shardinit-e2e-image.XXXXXX)
 . test/lib/docker.sh

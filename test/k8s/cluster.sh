@@ -45,6 +45,7 @@ fi
 
 . "$HERE/../lib/proc.sh"
 . "$HERE/../lib/ports.sh"
+. "$HERE/../lib/need.sh"
 
 modsum() { cat "$HERE/go.mod" "$HERE/go.sum" | sha256sum | cut -d' ' -f1; }
 
@@ -77,17 +78,6 @@ ensure_kubectl() {
     echo "$BIN/kubectl"
 }
 
-ensure_etcd() {
-    if command -v etcd >/dev/null 2>&1; then return; fi
-    [ -x /usr/bin/etcd ] && return
-    log "etcd: installing Debian's etcd-server"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >&2; then
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server >&2
-    fi
-    command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd not installed"
-}
-
 cmd_stop() {
     local rc=0 name pid lines=()
     if [ ! -f "$DIR/pids" ]; then log "no $DIR/pids: nothing to stop"; return 0; fi
@@ -112,8 +102,7 @@ cmd_start() {
     fi
     go_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
     local kubectl; kubectl=$(ensure_kubectl)
-    ensure_etcd
-    local etcd_bin; etcd_bin=$(command -v etcd || echo /usr/bin/etcd)
+    need etcd:etcd-server
 
     # Failures from here on stop whatever was started.
     trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; stopping what was started"; cmd_stop || true; fi' EXIT
@@ -128,7 +117,7 @@ cmd_start() {
     rm -rf "$DIR/etcd"
     mkdir -p "$DIR/etcd" "$DIR/certs"
     chmod 700 "$DIR/etcd"
-    "$etcd_bin" --name=shardinit-test --data-dir="$DIR/etcd" \
+    etcd --name=shardinit-test --data-dir="$DIR/etcd" \
         --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
         --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$peer_port" \
         --initial-cluster="shardinit-test=http://127.0.0.1:$peer_port" --initial-cluster-state=new \
@@ -223,10 +212,10 @@ EOF
 }
 
 case "$CMD" in
-    build) go_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver; ensure_kubectl >/dev/null; ensure_etcd ;;
+    build) go_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver; ensure_kubectl >/dev/null; need etcd:etcd-server ;;
     build-node)
         for c in kube-apiserver kube-controller-manager kube-scheduler kubelet; do go_build "$c" "k8s.io/kubernetes/cmd/$c"; done
-        ensure_kubectl >/dev/null; ensure_etcd ;;
+        ensure_kubectl >/dev/null; need etcd:etcd-server ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     *) usage ;;

@@ -22,16 +22,10 @@ step() { printf '\n== %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 T0=$SECONDS
 
-need() { # need COMMAND PACKAGE
-	command -v "$1" >/dev/null && return
-	[ -n "${updated:-}" ] || { apt-get update -qq; updated=1; }
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
 step "packages"
-for pair in dockerd:docker.io containerd:containerd runc:runc etcd:etcd-server busybox:busybox-static \
-	curl:curl python3:python3 openssl:openssl ip:iproute2 unshare:util-linux pgrep:procps; do
-	need "${pair%%:*}" "${pair#*:}"
-done
+. test/lib/need.sh
+need dockerd:docker.io containerd:containerd runc:runc etcd:etcd-server busybox:busybox-static \
+	curl:curl python3:python3 openssl:openssl ip:iproute2 unshare:util-linux pgrep:procps
 echo "containerd $(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1 {print $3}'), etcd $(etcd --version | awk 'NR==1 {print $3}')"
 
 work=$(mktemp -d /tmp/shardinit-e2e-k8s.XXXXXX)
