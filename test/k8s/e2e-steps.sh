@@ -95,21 +95,22 @@ pods = [p for p in json.load(sys.stdin)["items"] if not p["metadata"].get("delet
 print(pods[0]["metadata"]["name"] if pods else "")'
 }
 pod_ready() { [ "$(k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-# ts POD TEXT: when the pod watch first logged a line for POD containing TEXT.
-ts() { awk -v p="$1" -v t="$2" '$2 == p && index($0, t) { print $1; exit }' "$DIR/pods.log"; }
 # logtime FILE MSG: the time (epoch seconds) of shardinit's first JSON log line with msg MSG.
 logtime() {
-	python3 - "$1" "$2" <<'EOF'
-import datetime, json, sys
-for line in open(sys.argv[1]):
-    try:
-        r = json.loads(line)
-    except ValueError:
-        continue
-    if r.get("msg") == sys.argv[2]:
-        print("%.3f" % datetime.datetime.fromisoformat(r["time"].replace("Z", "+00:00")).timestamp())
-        break
-EOF
+	python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import handover
+t, _ = handover.shardinit_log(sys.argv[2]).get(sys.argv[3], (None, None))
+print("%.3f" % t if t is not None else "")' "$HERE" "$1" "$2"
+}
+# new_pod OLD: a pod other than OLD, not being deleted, exists.
+new_pod() { local p; p=$(pod_name); [ -n "$p" ] && [ "$p" != "$1" ]; }
+# events POD REASON...: the pod's events with one of the REASONs, one line each.
+events() {
+	local pod=$1
+	shift
+	k get events --field-selector "involvedObject.name=$pod" -o json | python3 -c 'import json,sys
+for e in json.load(sys.stdin)["items"]:
+    if e["reason"] in sys.argv[1:]:
+        print("%s x%d: %s" % (e["reason"], e.get("count") or 1, e["message"].strip()))' "$@"
 }
 status_field() { curl -s --max-time 2 "$HEALTH/status" | python3 -c "import json,sys; r = json.load(sys.stdin); print($1)"; }
 ctr() { command ctr --address "$DIR/containerd/containerd.sock" --namespace k8s.io "$@"; }
@@ -173,7 +174,7 @@ under_load() {
 	sleep 2 # load on the old pod alone first
 	t0=$(now)
 	"$@" >/dev/null
-	wait_for 120 "a new pod" eval '[ -n "$(pod_name)" ] && [ "$(pod_name)" != "$old" ]'
+	wait_for 120 "a new pod" new_pod "$old"
 	new=$(pod_name)
 	wait_for 120 "the new pod $new to be Ready" pod_ready "$new"
 	wait_for 120 "the old pod $old to be gone" eval '! k get pod "$old"'
@@ -184,9 +185,7 @@ under_load() {
 	wait $logs || true
 	k logs "$new" >"$DIR/$name-new.log"
 	# What the kubelet's probes saw of the new pod before it was Ready.
-	k get events --field-selector "involvedObject.name=$new,reason=Unhealthy" -o json | python3 -c 'import json,sys
-for e in json.load(sys.stdin)["items"]:
-    print("  event on the new pod: %s x%d: %s" % (e["reason"], e.get("count") or 1, e["message"].strip()))'
+	events "$new" Unhealthy | sed 's/^/  event on the new pod: /'
 	python3 $HERE/handover.py "$name" "$DIR" "$old" "$new" \
 		"$(k get pod "$new" -o jsonpath='{.spec.terminationGracePeriodSeconds}')"
 }
@@ -235,10 +234,7 @@ kill -INT $load
 wait $load
 restarts=$(k get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
 last=$(k get pod "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].lastState.terminated.reason}')
-k get events --field-selector "involvedObject.name=$pod" -o json | python3 -c 'import json,sys
-for e in json.load(sys.stdin)["items"]:
-    if e["reason"] in ("Unhealthy", "Killing") and "iveness" in e["message"]:
-        print("  event: %s x%d: %s" % (e["reason"], e.get("count") or 1, e["message"]))'
+events "$pod" Unhealthy Killing | sed -n '/iveness/s/^/  event: /p'
 result "stuck: /livez 503 $(elapsed "$t0" "$t_livez")s after SIGSTOP, container restarted $(elapsed "$t0" "$t_restart")s after, Ready again $(elapsed "$t0" "$t_ready")s after; restart count $restarts0 -> $restarts (last exit: $last)"
 python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); print("RESULT stuck load: %d requests due, %d answered, errors %s (expected while the workers are stopped)" % (r["due"], r["done"], r["errors"]))' "$DIR/stuck-load.json"
 [ "$restarts" -gt "$restarts0" ] || fail "no container restart"
