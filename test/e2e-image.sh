@@ -32,7 +32,6 @@ step "assemble the builder image (Go $(go env GOVERSION), busybox, CA certificat
 docker_builder
 
 step "build the images (legacy builder; the LD_PRELOAD shim is compiled here)"
-version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 docker_build shardinit shardinit:e2e
 docker_build demo shardinit-demo:e2e
 $docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
@@ -40,7 +39,7 @@ $docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
 step "the shardinit image's configuration"
 config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}}')
 echo "$config"
-[ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $version" ] || fail "unexpected image config: $config"
+[ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $image_version" ] || fail "unexpected image config: $config"
 $docker run --rm --network host --entrypoint /shardinit shardinit:e2e check --preload -- server | grep -q '^preload: true' ||
 	fail "the image's shardinit has no LD_PRELOAD shim"
 echo "the image's shardinit embeds the LD_PRELOAD shim (check --preload passes)"

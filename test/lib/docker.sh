@@ -10,6 +10,8 @@
 export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
 docker=/usr/bin/docker # Debian's client, the engine's version
 dockerd_pid=
+# The VERSION every image of the run is built with (and labelled with).
+image_version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 . "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
@@ -48,10 +50,9 @@ docker_builder() {
 # builder). The LD_PRELOAD shim is compiled here first: the builder image
 # has no C compiler.
 docker_build() {
-	local target=$1 tag=$2 start=$SECONDS version
+	local target=$1 tag=$2 start=$SECONDS
 	make -s -C shim
-	version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
-		--build-arg VERSION="$version" --target "$target" -t "$tag" . >/dev/null
+		--build-arg VERSION="$image_version" --target "$target" -t "$tag" . >/dev/null
 	echo "$tag built in $((SECONDS - start))s"
 }
