@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/shardinit/shardinit/internal/procstat"
 	"github.com/shardinit/shardinit/internal/testworker"
 	"github.com/shardinit/shardinit/pkg/health"
 )
@@ -230,7 +231,7 @@ func stopWorker(t *testing.T, pid int) {
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 		for _, task := range tasks {
 			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
-			if state, _ := statField(b, 3); state != "T" && state != "t" {
+			if s, _ := procstat.Parse(b); s.State() != "T" && s.State() != "t" {
 				return false
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/procstat"
 	"github.com/shardinit/shardinit/internal/testworker"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -244,9 +245,9 @@ func childrenOf(pid int) map[int]string {
 		if err != nil {
 			continue
 		}
-		b, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if ppid, err := parsePPID(b); err == nil && ppid == pid {
-			out[child], _ = statField(b, 3)
+		s, err := procstat.Read(child)
+		if ppid, _ := s.PPID(); err == nil && ppid == pid {
+			out[child] = s.State()
 		}
 	}
 	return out
@@ -254,9 +255,8 @@ func childrenOf(pid int) map[int]string {
 
 // procState is the state letter of pid's main thread ("" if it is gone).
 func procState(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	state, _ := statField(b, 3)
-	return state
+	s, _ := procstat.Read(pid)
+	return s.State()
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.

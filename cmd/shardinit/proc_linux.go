@@ -1,31 +1,28 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/shardinit/shardinit/internal/procstat"
 )
 
 // parentOf is pid's parent, as this PID namespace sees it.
-func parentOf(pid int) (int, error) { return readStat(pid, parsePPID) }
+func parentOf(pid int) (int, error) {
+	s, err := procstat.Read(pid)
+	if err != nil {
+		return 0, err
+	}
+	return s.PPID()
+}
 
 // startTicksOf is pid's start time in clock ticks after boot.
-func startTicksOf(pid int) (uint64, error) { return readStat(pid, parseStartTicks) }
-
-// readStat reads /proc/PID/stat and parses it, naming the file in the error.
-func readStat[T any](pid int, parse func(stat []byte) (T, error)) (T, error) {
-	var zero T
-	path := "/proc/" + strconv.Itoa(pid) + "/stat"
-	b, err := os.ReadFile(path)
+func startTicksOf(pid int) (uint64, error) {
+	s, err := procstat.Read(pid)
 	if err != nil {
-		return zero, err
+		return 0, err
 	}
-	v, err := parse(b)
-	if err != nil {
-		return zero, fmt.Errorf("parse %s: %w", path, err)
-	}
-	return v, nil
+	return s.StartTicks()
 }
 
 // migrateReqOff reports whether this network namespace resets the

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/shardinit/shardinit/pkg/spawn"
@@ -126,46 +123,4 @@ func checkWorkers(shardinit int, workers []health.SlotReport) error {
 		}
 	}
 	return nil
-}
-
-// parsePPID reads the parent PID, field 4 of /proc/PID/stat.
-func parsePPID(stat []byte) (int, error) {
-	f, err := statField(stat, 4)
-	if err != nil {
-		return 0, err
-	}
-	ppid, err := strconv.Atoi(f)
-	if err != nil {
-		return 0, fmt.Errorf("parent pid %q: not a number", f)
-	}
-	return ppid, nil
-}
-
-// parseStartTicks reads the start time in clock ticks after boot, field 22
-// of /proc/PID/stat.
-func parseStartTicks(stat []byte) (uint64, error) {
-	f, err := statField(stat, 22)
-	if err != nil {
-		return 0, err
-	}
-	ticks, err := strconv.ParseUint(f, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("start time %q: not a number", f)
-	}
-	return ticks, nil
-}
-
-// statField returns field n (from 3, numbered as in proc(5)) of
-// /proc/PID/stat, "PID (COMM) STATE PPID …". COMM may hold spaces and
-// parentheses itself, so the fields are counted from its last ')'.
-func statField(stat []byte, n int) (string, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return "", errors.New("no ')' closes the command name")
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < n-2 {
-		return "", fmt.Errorf("%d fields after the command name, want at least %d", len(fields), n-2)
-	}
-	return fields[n-3], nil
 }

@@ -106,39 +106,6 @@ func statusServer(t *testing.T, r health.Report) probe {
 	return probe{t, srv.Listener.Addr().String()}
 }
 
-func TestParsePPID(t *testing.T) {
-	for _, c := range []struct {
-		stat string
-		want int
-		err  string
-	}{
-		{"12 (hello) S 1 12 12 0 -1 4194560", 1, ""},
-		{"40 (a) S 99 (b)) R 7 40 40 0", 7, ""}, // a command named "a) S 99 (b"
-		{"41 (my server) T 12 41", 12, ""},
-		{"garbage", 0, "no ')'"},
-		{"42 (x) S", 0, "1 fields"},
-		{"43 (x) S ?", 0, `parent pid "?"`},
-	} {
-		got, err := parsePPID([]byte(c.stat))
-		switch {
-		case c.err == "" && (err != nil || got != c.want):
-			t.Errorf("parsePPID(%q) = %d, %v; want %d", c.stat, got, err, c.want)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("parsePPID(%q) error %v, want one with %q", c.stat, err, c.err)
-		}
-	}
-}
-
-func TestParseStartTicks(t *testing.T) {
-	stat := "12 (my (server)) S 1 12 12 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 4 0 987654 1000000 200"
-	if got, err := parseStartTicks([]byte(stat)); err != nil || got != 987654 {
-		t.Errorf("parseStartTicks(%q) = %d, %v; want 987654", stat, got, err)
-	}
-	if _, err := parseStartTicks([]byte("12 (x) S 1 12")); err == nil {
-		t.Errorf("parseStartTicks of a short line: got no error")
-	}
-}
-
 func TestSignalTargets(t *testing.T) {
 	r := health.Report{PID: 1, Slots: []health.SlotReport{
 		{Slot: 0, State: "ready", PID: 10}, {Slot: 1, State: "restarting"}, {Slot: 2, State: "starting", PID: 12}}}

@@ -1,12 +1,12 @@
 package spawn
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -108,21 +108,12 @@ func childrenOf(parent int) []int {
 	return pids
 }
 
-// ppidOf reads field 4 of /proc/PID/stat; the command name in field 2 may
-// hold spaces and parentheses, so parsing starts after its last ')'.
+// ppidOf is pid's parent, 0 when pid is gone.
 func ppidOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s, err := procstat.Read(pid)
 	if err != nil {
 		return 0
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := bytes.Fields(b[i+1:])
-	if len(fields) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(string(fields[1]))
+	ppid, _ := s.PPID()
 	return ppid
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shardinit/shardinit/internal/procstat"
 )
 
 // proc is a process the runner started. Every one is registered until it
@@ -175,26 +177,13 @@ type pidStart struct {
 	start uint64
 }
 
-// statFields returns the fields of /proc/PID/stat after the command name.
-func statFields(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(b[i+1:]))
-}
-
 // startTime is field 22 of /proc/PID/stat (0 when the process is gone).
 func startTime(pid int) uint64 {
-	f := statFields(pid)
-	if len(f) < 20 {
+	s, err := procstat.Read(pid)
+	if err != nil {
 		return 0
 	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
+	v, _ := s.StartTicks()
 	return v
 }
 
@@ -210,11 +199,11 @@ func descendants(root int) []pidStart {
 		if err != nil {
 			continue
 		}
-		f := statFields(pid)
-		if len(f) < 2 {
+		s, err := procstat.Read(pid)
+		if err != nil {
 			continue
 		}
-		ppid, _ := strconv.Atoi(f[1])
+		ppid, _ := s.PPID()
 		children[ppid] = append(children[ppid], pid)
 	}
 	var out []pidStart

@@ -1,0 +1,85 @@
+// Package procstat reads /proc/PID/stat, one place for the trap in its
+// format: the second field, the command name in parentheses, may itself hold
+// spaces and parentheses, so the fields are counted from its last ')'.
+package procstat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Stat is one /proc/PID/stat line.
+type Stat struct {
+	rest []string // the fields after the command name: field 3 is rest[0]
+}
+
+// Read reads /proc/PID/stat ("self" for pid 0), naming the file in errors.
+func Read(pid int) (Stat, error) {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/stat"
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Stat{}, err
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return Stat{}, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse splits a /proc/PID/stat line.
+func Parse(b []byte) (Stat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return Stat{}, errors.New("no ')' closes the command name")
+	}
+	return Stat{strings.Fields(string(b[i+1:]))}, nil
+}
+
+// Field is field n, numbered from 1 as in proc(5); n must be 3 or more.
+func (s Stat) Field(n int) (string, error) {
+	if len(s.rest) < n-2 {
+		return "", fmt.Errorf("%d fields after the command name, want at least %d", len(s.rest), n-2)
+	}
+	return s.rest[n-3], nil
+}
+
+// State is the process state letter (field 3), "" if missing.
+func (s Stat) State() string {
+	f, _ := s.Field(3)
+	return f
+}
+
+// PPID is the parent's PID (field 4), in the reader's PID namespace.
+func (s Stat) PPID() (int, error) {
+	f, err := s.Field(4)
+	if err != nil {
+		return 0, err
+	}
+	ppid, err := strconv.Atoi(f)
+	if err != nil {
+		return 0, fmt.Errorf("parent pid %q: not a number", f)
+	}
+	return ppid, nil
+}
+
+// StartTicks is the start time in clock ticks after boot (field 22): with
+// the PID it names a process across PID namespaces and PID reuse.
+func (s Stat) StartTicks() (uint64, error) {
+	f, err := s.Field(22)
+	if err != nil {
+		return 0, err
+	}
+	ticks, err := strconv.ParseUint(f, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("start time %q: not a number", f)
+	}
+	return ticks, nil
+}
