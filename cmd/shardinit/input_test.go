@@ -123,6 +123,22 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// --help shows the defaults shardinit applies, not the flags' zero values.
+func TestHelpShowsDefaults(t *testing.T) {
+	t.Parallel()
+	out := &syncBuffer{}
+	in := startShardinit(t, start{stdout: out}, "--help")
+	if code := in.wait(10 * time.Second); code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, want := range []string{"(default: 10s) [$SHARDINIT_STOP_TIMEOUT]", "(default: per-worker) [$SHARDINIT_SOCKETS]",
+		"(default: 5) [$SHARDINIT_MAX_RESTARTS]", "(default: :8081) [$SHARDINIT_HEALTH_ADDR]", "(default: 0s) [$SHARDINIT_DRAIN_DELAY]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not say %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // The default worker count follows the container's CPU limit: a cgroup v1
 // cpu controller quota, as these machines and many clusters have.
 func TestWorkersFollowCPULimit(t *testing.T) {

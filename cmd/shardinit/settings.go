@@ -1,7 +1,9 @@
 package main
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -17,23 +19,29 @@ func envOf(name string) []string {
 	return []string{"SHARDINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
 }
 
+// The flags carry no values: defaults() is applied first and a flag only
+// when set (see resolveConfig), so --help shows defaults() as text.
+var defaultConfig = defaults()
+
 func str(name, usage string, field func(*Config) *string) setting {
 	return setting{
-		flag:  &cli.StringFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		flag:  &cli.StringFlag{Name: name, Usage: usage, EnvVars: envOf(name), DefaultText: *field(&defaultConfig)},
 		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.String(name) },
 	}
 }
 
 func integer(name, usage string, field func(*Config) *int) setting {
 	return setting{
-		flag:  &cli.IntFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		flag: &cli.IntFlag{Name: name, Usage: usage, EnvVars: envOf(name),
+			DefaultText: strconv.Itoa(*field(&defaultConfig))},
 		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.Int(name) },
 	}
 }
 
 func duration(name, usage string, field func(*Config) *Duration) setting {
 	return setting{
-		flag:  &cli.DurationFlag{Name: name, Usage: usage, EnvVars: envOf(name)},
+		flag: &cli.DurationFlag{Name: name, Usage: usage, EnvVars: envOf(name),
+			DefaultText: time.Duration(*field(&defaultConfig)).String()},
 		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = Duration(c.Duration(name)) },
 	}
 }
