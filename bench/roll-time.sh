@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # How long a full rolling restart (SIGHUP) takes, for N = 2, 8, 32 slots of
-# examples/hello, with the default surge (1) and with surge N/4. hello uses
-# --ready-on start, so each successor takes over after running 1 s: a roll
-# is paced at about a second per slot and surge. Usage: bench/roll-time.sh
-# (run `make build` first). Prints one line per case; RUNS rolls each.
+# examples/hello, with the default surge (1) and with surge N/4. hello sends
+# READY=1 (listen.Serve), so a successor takes over once it says so, even
+# under the default --ready-on start. Usage: bench/roll-time.sh (run
+# `make build` first). Prints one line per case; RUNS rolls each. Each wait
+# gives up after a minute, and the shardinit it started is stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
+fail() { echo "roll-time: $*" >&2; exit 1; }
+. test/lib/wait.sh
+pid=
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait' EXIT
 
 rolled() { # every slot has a new worker and the roll is over
 	curl -s "127.0.0.1:$1/status" | python3 -c 'import json,sys
@@ -22,17 +27,23 @@ for n in 2 8 32; do
 		bin/shardinit --workers "$n" --restart-surge "$surge" --listen "http=127.0.0.1:$port" \
 			--health-addr "127.0.0.1:$((port + 1))" --log-level warn -- bin/hello 2>/dev/null &
 		pid=$!
-		until curl -sf "127.0.0.1:$((port + 1))/readyz" >/dev/null; do sleep 0.05; done
+		wait_for 60 "N=$n to be ready" curl -sf "127.0.0.1:$((port + 1))/readyz"
 		times=()
 		for _ in $(seq "$runs"); do
 			before=$(pids $((port + 1)))
 			start=$(date +%s.%N)
 			kill -HUP $pid
-			until rolled $((port + 1)) "$before"; do sleep 0.02; done
+			# A fine poll, since it is the measurement; a minute at most.
+			deadline=$((SECONDS + 60))
+			until rolled $((port + 1)) "$before"; do
+				[ $SECONDS -lt $deadline ] || fail "the roll of N=$n did not end in 60s"
+				sleep 0.02
+			done
 			times+=("$(echo "$(date +%s.%N) - $start" | bc)")
 		done
 		kill -TERM $pid
 		wait $pid || true
+		pid=
 		sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 		printf 'N=%-3s surge=%-2s roll: median %.2fs (min %.2fs, max %.2fs)\n' "$n" "$surge" \
 			"$(echo "$sorted" | sed -n "$(((runs + 1) / 2))p")" "$(echo "$sorted" | head -1)" "$(echo "$sorted" | tail -1)"
