@@ -7,7 +7,7 @@ package preload
 import "errors"
 
 // ErrMissing says that this binary was built without the shim.
-var ErrMissing = errors.New("this shardinit was built without the LD_PRELOAD shim: build it with `make build` (it needs a C compiler), or use a release image")
+var ErrMissing = errors.New("this shardinit was built without the LD_PRELOAD shim: build it with `make build` (it needs a C compiler) or the Dockerfile")
 
 // Library is the shim, nil when this binary was built without it.
 func Library() []byte { return library }

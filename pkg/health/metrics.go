@@ -23,7 +23,7 @@ var (
 	descDrops         = desc("shardinit_listen_drops_total", "Connections dropped at a listener, in shardinit's network namespace (ListenDrops).")
 	descStuck         = desc("shardinit_stuck_workers_total", "Workers found stuck: their accept queue did not drain for --stuck-timeout.")
 	descRolls         = desc("shardinit_rolls_total", "Rolling restarts begun (SIGHUP, shardinit restart).")
-	descRollFailures  = desc("shardinit_roll_failures_total", "Successors that did not become ready within --ready-timeout; each ends its rolling restart.")
+	descRollFailures  = desc("shardinit_roll_failures_total", "Successors that exited, failed to start or were not ready within --ready-timeout; each ends its rolling restart.")
 	descRolling       = desc("shardinit_rolling", "1 while a rolling restart is under way.")
 	descScale         = desc("shardinit_scale_events_total", "Slots added (up, SIGTTIN) and removed (down, SIGTTOU).", "direction")
 	descLost          = desc("shardinit_lost_connections_total", "Connections still queued on a shard when a scale-down closed it (reset unless net.ipv4.tcp_migrate_req moved them).")
