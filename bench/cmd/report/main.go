@@ -404,7 +404,8 @@ var intros = map[string]string{
 		"/status scrape) and under the closed-loop hello load, for shardinit with 4 workers and its health server on, beside tini " +
 		"(-s) and dumb-init running one process. The processes run as children of the runner (a subreaper), not as PID 1 of a " +
 		"namespace. Start-to-ready: from the exec of shardinit until /readyz answers 200, with --ready-on notify (every worker said " +
-		"READY=1) and --ready-on start, against the same N workers launched by hand until each said READY=1 (their own start); " +
+		"READY=1) and --ready-on start, against the same N workers launched by hand, timed until every one said READY=1 and the " +
+		"first request was answered (their own start); " +
 		"shardinit's own share is the difference, run by run.",
 	"zero-loss": "shardinit with N Go CPU-bound workers under the closed-loop load (wrk, 64 connections); an event 2 s in. " +
 		"failed = wrk's socket errors (connect, read, write, timeout) + non-2xx answers. *in flight on the victim* is the number of " +

@@ -72,7 +72,8 @@ func sectionPID1(ctx context.Context) error {
 }
 
 // startToReady times shardinit from its exec until /readyz answers 200,
-// against the same workers launched by hand (until each said READY=1).
+// against the same workers launched by hand (until every READY=1 and the
+// first answer after it).
 func startToReady(ctx context.Context) error {
 	g := "start-to-ready (Go hello workers)"
 	byHand := "the workers by hand (their own start)"
