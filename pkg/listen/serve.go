@@ -13,9 +13,7 @@ import (
 )
 
 // Serve is all a Go HTTP worker needs: it takes the listeners shardinit
-// passed (Inherited), caps each at SHARDINIT_MAX_CONNS connections when
-// that is set (LimitFromEnv), serves srv on them and says READY=1; on
-// SIGTERM or SIGINT it says STOPPING=1 and drains (ServeHTTP) within grace.
+// passed (Inherited) and serves srv on them as ServeListeners does.
 func Serve(srv *http.Server, grace time.Duration) error {
 	inherited, err := Inherited()
 	if err != nil {
@@ -23,21 +21,38 @@ func Serve(srv *http.Server, grace time.Duration) error {
 	}
 	listeners := make([]net.Listener, len(inherited))
 	for i, l := range inherited {
-		lim, err := LimitFromEnv(l.Listener)
+		listeners[i] = l.Listener
+	}
+	return ServeListeners(srv, listeners, grace)
+}
+
+// ServeListeners caps each listener at SHARDINIT_MAX_CONNS connections when
+// that is set (LimitFromEnv), serves srv on them and says READY=1; on
+// SIGTERM or SIGINT it says STOPPING=1 and drains (ServeHTTP) within grace.
+// It is Serve for sockets that came some other way than from shardinit.
+func ServeListeners(srv *http.Server, listeners []net.Listener, grace time.Duration) error {
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
+	limited := make([]net.Listener, len(listeners))
+	for i, l := range listeners {
+		lim, err := LimitFromEnv(l)
 		if err != nil {
-			closeAll(inherited)
+			closeAll()
 			return err
 		}
-		listeners[i] = lim
+		limited[i] = lim
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	context.AfterFunc(ctx, func() { Stopping() })
 	if err := Ready(); err != nil {
-		closeAll(inherited)
+		closeAll()
 		return err
 	}
-	return ServeHTTP(ctx, srv, listeners, grace)
+	return ServeHTTP(ctx, srv, limited, grace)
 }
 
 // ServeHTTP serves srv on every listener until ctx ends, then drains

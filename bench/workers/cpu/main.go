@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"syscall"
 	"time"
 
@@ -85,20 +84,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("cpu: %v", err)
 	}
-	// From here on as listen.Serve does with an inherited socket (the
-	// connection limiter, READY=1, STOPPING=1 and the drain), so that only
-	// the way the socket arrived differs.
-	lim, err := listen.LimitFromEnv(l)
-	if err != nil {
-		log.Fatalf("cpu: %v", err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	context.AfterFunc(ctx, func() { listen.Stopping() })
-	if err := listen.Ready(); err != nil {
-		log.Fatalf("cpu: %v", err)
-	}
-	if err := listen.ServeHTTP(ctx, srv, []net.Listener{lim}, *grace); err != nil {
+	// As listen.Serve does with an inherited socket (the connection limiter,
+	// READY=1, STOPPING=1 and the drain): only the way the socket arrived
+	// differs.
+	if err := listen.ServeListeners(srv, []net.Listener{l}, *grace); err != nil {
 		log.Fatalf("cpu: %v", err)
 	}
 }
