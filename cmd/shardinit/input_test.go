@@ -51,6 +51,8 @@ func TestBadInput(t *testing.T) {
 		{"port in use", []string{"--listen", "http=" + busy.Addr().String()}, nil, 1, "bind " + busy.Addr().String() + ": address already in use"},
 		{"health port in use", []string{"--health-addr", busy.Addr().String()}, nil, 1, "health-addr: bind " + busy.Addr().String() + ": address already in use"},
 		{"negative health-wait", []string{"--health-wait", "-1s"}, nil, 2, "health-wait -1s: must not be negative"},
+		{"negative drain-delay", []string{"--drain-delay", "-1s"}, nil, 2, "drain-delay -1s: must not be negative"},
+		{"zero stop-timeout", []string{"--stop-timeout", "0s"}, nil, 2, "stop-timeout 0s: must be positive"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -84,12 +84,14 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.DrainDelay < 0 {
+		return fmt.Errorf("drain-delay %s: must not be negative", time.Duration(cfg.DrainDelay))
+	}
 	for _, d := range []struct {
-		name      string
-		value     Duration
-		zeroIsOff bool
-	}{{"stop-timeout", cfg.StopTimeout, false}, {"drain-delay", cfg.DrainDelay, true}, {"restart-window", cfg.RestartWindow, false}} {
-		if d.value < 0 || (d.value == 0 && !d.zeroIsOff) {
+		name  string
+		value Duration
+	}{{"stop-timeout", cfg.StopTimeout}, {"restart-window", cfg.RestartWindow}} {
+		if d.value <= 0 {
 			return fmt.Errorf("%s %s: must be positive", d.name, time.Duration(d.value))
 		}
 	}
