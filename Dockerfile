@@ -21,7 +21,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd cmd
 COPY pkg pkg
-COPY internal/preload internal/preload
+COPY internal internal
 COPY examples examples
 COPY shim shim
 ARG VERSION=dev
