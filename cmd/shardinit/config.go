@@ -36,6 +36,7 @@ type Config struct {
 	ReadyOn       string   `json:"ready-on"`
 	MinReady      int      `json:"min-ready"`
 	Watchdog      Duration `json:"watchdog"`
+	NotifyDir     string   `json:"notify-dir"`
 	StuckTimeout  Duration `json:"stuck-timeout"`
 	OnStuck       string   `json:"on-stuck"`
 	HealthAddr    string   `json:"health-addr"`

@@ -154,12 +154,43 @@ func (p *plan) checkReadiness(cfg Config) error {
 		return fmt.Errorf("ready-timeout %s: must be positive", time.Duration(cfg.ReadyTimeout))
 	case cfg.Watchdog < 0:
 		return fmt.Errorf("watchdog %s: must not be negative", time.Duration(cfg.Watchdog))
+	case cfg.Watchdog > 0 && time.Duration(cfg.Watchdog) < minWatchdog:
+		return fmt.Errorf("watchdog %s: below the minimum %s (a worker must be able to ping in time)", time.Duration(cfg.Watchdog), minWatchdog)
 	case cfg.StuckTimeout < 0:
 		return fmt.Errorf("stuck-timeout %s: must not be negative", time.Duration(cfg.StuckTimeout))
 	}
 	p.pool.ReadyOn, p.pool.OnStuck, p.pool.MinReady = readyOn, onStuck, cfg.MinReady
 	p.pool.RestartSurge, p.pool.ReadyTimeout = cfg.RestartSurge, time.Duration(cfg.ReadyTimeout)
 	p.pool.Watchdog, p.pool.StuckTimeout = time.Duration(cfg.Watchdog), time.Duration(cfg.StuckTimeout)
+	if err := checkNotifyDir(cfg.NotifyDir); err != nil {
+		return err
+	}
+	p.pool.NotifyDir = cfg.NotifyDir
+	return nil
+}
+
+// minWatchdog is the shortest --watchdog: below it workers are replaced
+// faster than any of them could ping.
+const minWatchdog = 100 * time.Millisecond
+
+// maxNotifyDir leaves room in a socket address (108 bytes) for
+// shardinit's subdirectory and a socket name.
+const maxNotifyDir = 60
+
+func checkNotifyDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if len(dir) > maxNotifyDir {
+		return fmt.Errorf("notify-dir %q: longer than %d bytes, which a socket path cannot hold with shardinit's names", dir, maxNotifyDir)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("notify-dir: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("notify-dir %s: not a directory", dir)
+	}
 	return nil
 }
 

@@ -81,6 +81,9 @@ func Main(args []string) int {
 	case "orphan":
 		idle()
 	}
+	if run, ok := moreModes[mode]; ok {
+		return run(rest)
+	}
 	fmt.Fprintf(os.Stderr, "testworker: unknown mode %q\n", mode)
 	return 2
 }
@@ -130,6 +133,9 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 		i.USR1, i.Pings = usr1.Load(), pings.Load()
 		json.NewEncoder(w).Encode(i)
 	})
+	if moreRoutes != nil {
+		moreRoutes(mux)
+	}
 	if notify != nil {
 		go notify(usr2, &pings)
 	}
@@ -139,6 +145,9 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 	}
 	return 0
 }
+
+// moreRoutes, when set by a mode, adds to the routes serve answers.
+var moreRoutes func(*http.ServeMux)
 
 func countUSR1(n *atomic.Int64) {
 	ch := make(chan os.Signal, 16)

@@ -29,6 +29,8 @@ var (
 	descLost          = desc("shardinit_lost_connections_total", "Connections still queued on a shard when a scale-down closed it (reset unless net.ipv4.tcp_migrate_req moved them).")
 	descReady         = desc("shardinit_ready", "1 while /readyz answers 200.")
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
+	descRejected      = desc("shardinit_notify_rejected_total", "sd_notify messages refused: sent to one worker's socket by a process of another worker.")
+	descLeftovers     = desc("shardinit_leftover_processes", "Processes that exited workers left behind, while they are being stopped.")
 	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
 
 	// MetricNames lists every shardinit_* metric, as documented.
@@ -37,7 +39,8 @@ var (
 		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
 		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
 		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling",
-		"shardinit_scale_events_total", "shardinit_lost_connections_total"}
+		"shardinit_scale_events_total", "shardinit_lost_connections_total", "shardinit_notify_rejected_total",
+		"shardinit_leftover_processes"}
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
@@ -56,7 +59,7 @@ func newCollector(h *Health) prometheus.Collector { return collector{h} }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
 		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo,
-		descRolls, descRollFailures, descRolling, descScale, descLost} {
+		descRolls, descRollFailures, descRolling, descScale, descLost, descRejected, descLeftovers} {
 		ch <- d
 	}
 }
@@ -90,6 +93,11 @@ func collectWorkers(ch chan<- prometheus.Metric, st spawn.Status) {
 	for _, state := range workerStates {
 		ch <- gaugeOf(descWorkers, float64(byState[state]), state)
 	}
+	leftovers := 0
+	for _, sl := range st.Slots {
+		leftovers += len(sl.Leftovers)
+	}
+	ch <- gaugeOf(descLeftovers, float64(leftovers))
 }
 
 func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
@@ -102,6 +110,7 @@ func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descScale, float64(c.ScaleUps), "up")
 	ch <- counterOf(descScale, float64(c.ScaleDowns), "down")
 	ch <- counterOf(descLost, float64(c.LostConnections))
+	ch <- counterOf(descRejected, float64(c.NotifyRejected))
 	for _, reason := range exitReasons {
 		ch <- counterOf(descExits, float64(c.Exits[reason]), reason)
 	}

@@ -41,6 +41,9 @@ type SlotReport struct {
 	Status    string `json:"status"`
 	Successor int    `json:"successor,omitempty"`
 	Retiring  []int  `json:"retiring,omitempty"`
+	// Leftovers are processes that an exited worker of this slot left
+	// behind, until they are stopped (SIGKILL after --stop-timeout).
+	Leftovers []int `json:"leftovers,omitempty"`
 }
 
 // ListenerReport is one listener and its sockets.
@@ -81,7 +84,7 @@ func (h *Health) report(now time.Time) Report {
 
 func slotReport(sl spawn.SlotStatus, now time.Time) SlotReport {
 	r := SlotReport{Slot: sl.Slot, State: sl.State, PID: sl.PID, Generation: sl.Generation,
-		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Successor: sl.Successor, Retiring: sl.Retiring}
+		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Successor: sl.Successor, Retiring: sl.Retiring, Leftovers: sl.Leftovers}
 	if sl.PID != 0 {
 		r.Uptime = now.Sub(sl.Started).Seconds()
 	}

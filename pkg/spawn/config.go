@@ -81,6 +81,10 @@ type Config struct {
 	StuckTimeout time.Duration
 	// OnStuck says what happens to a stuck worker. Default StuckRestart.
 	OnStuck OnStuck
+	// NotifyDir, when set, is a directory for the workers' NOTIFY_SOCKET
+	// files; default: abstract socket names, which some sd_notify clients
+	// (Ruby's sd_notify gem) cannot use.
+	NotifyDir string
 	// Logger receives lifecycle events. Default: discarded.
 	Logger *slog.Logger
 	// OnChange, if set, is called from the supervisor's goroutine with a

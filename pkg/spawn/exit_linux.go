@@ -11,9 +11,18 @@ import (
 // onExit handles the end of worker w.
 func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	delete(s.byPID, w.pid)
+	delete(s.bySocket, w.sock)
+	w.sock.close()
+	s.collectLeftovers(w, now)
+	s.reclaimTerminal()
 	sl, code, how := w.slot, s.effectiveCode(ws), describe(ws)
 	s.counters.Exits[exitReason(w, ws, code)]++
 	s.changed = true
+	if s.terminal && ws.Signaled() && ws.Signal() == unix.SIGINT && s.phase == Running {
+		// Ctrl-C on the terminal reached the workers, not shardinit.
+		s.noteExit(code)
+		s.requestStop(unix.SIGINT, "a worker got Ctrl-C from the terminal", now)
+	}
 	switch {
 	case w == sl.successor:
 		sl.successor = nil
@@ -86,9 +95,7 @@ func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
 		return
 	}
 	if !sl.budget.spend(now) {
-		s.noteExit(max(code, 1))
-		s.log.Error("crash loop: giving up", "slot", sl.index, "restarts", s.cfg.MaxRestarts, "window", s.cfg.RestartWindow)
-		s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d restarted %d times within %s", sl.index, s.cfg.MaxRestarts, s.cfg.RestartWindow), now)
+		s.giveUp(sl, code, now)
 		return
 	}
 	sl.quick++
@@ -97,6 +104,13 @@ func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
 	if delay > 0 {
 		s.log.Info("restart backs off", "slot", sl.index, "delay", delay.Round(time.Millisecond), "quick_exits", sl.quick)
 	}
+}
+
+// giveUp ends the pool once a slot has spent its restart budget.
+func (s *supervisor) giveUp(sl *slot, code int, now time.Time) {
+	s.noteExit(max(code, 1))
+	s.log.Error("crash loop: giving up", "slot", sl.index, "restarts", s.cfg.MaxRestarts, "window", s.cfg.RestartWindow)
+	s.requestStop(s.cfg.StopSignal, fmt.Sprintf("slot %d restarted %d times within %s", sl.index, s.cfg.MaxRestarts, s.cfg.RestartWindow), now)
 }
 
 // noteExit keeps the first non-zero code: it becomes shardinit's own.

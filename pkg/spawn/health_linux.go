@@ -3,8 +3,6 @@ package spawn
 import (
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // markReady records that w serves; the watchdog counts from here.
@@ -19,20 +17,27 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 	if w == w.slot.successor {
 		s.promote(w.slot, now)
 	}
+	if w.signalsOpen() {
+		s.release(w)
+	}
 }
 
-// onNote applies an sd_notify message. It belongs to the worker that sent
-// it, or whose process group the sender is in, even after that worker was
-// replaced.
+// onNote applies an sd_notify message to the worker whose socket it
+// reached. A sender that is still there to be checked and belongs to
+// another worker's session is refused: a process of one worker that
+// learned another worker's socket (its environment is readable to the
+// same user) cannot change that worker's state. A sender already gone
+// cannot be checked, and counts for the socket.
 func (s *supervisor) onNote(n note, now time.Time) {
-	w := s.byPID[n.pid]
+	w := s.bySocket[n.sock]
 	if w == nil {
-		if pgid, err := unix.Getpgid(n.pid); err == nil {
-			w = s.byPID[pgid]
-		}
+		return // its worker has exited
 	}
-	if w == nil {
-		s.log.Debug("notify message from a process that is no worker", "pid", n.pid)
+	if other := s.byPID[n.session]; other != nil && other != w && !s.terminal {
+		s.counters.NotifyRejected++
+		s.changed = true
+		s.log.Warn("notify message refused: sent by a process of another worker", "slot", w.slot.index, "pid", w.pid,
+			"sender", n.sender, "sender_slot", other.slot.index)
 		return
 	}
 	for _, line := range strings.Split(n.text, "\n") {
@@ -69,8 +74,17 @@ func (s *supervisor) checkWatchdogs(now time.Time) {
 	}
 }
 
+// watchdogFired replaces w. Like a crash, that spends the slot's restart
+// budget (systemd's start limit counts watchdog restarts too): a worker
+// that keeps missing its pings ends the pool instead of being replaced
+// for ever while the pool looks ready.
 func (s *supervisor) watchdogFired(w *worker, why string, now time.Time) {
 	if w != w.slot.current || w.stopping || (s.phase != Running && s.phase != Draining) {
+		return
+	}
+	if !w.slot.budget.spend(now) {
+		s.log.Warn("watchdog fired", "slot", w.slot.index, "pid", w.pid, "reason", why)
+		s.giveUp(w.slot, 1, now)
 		return
 	}
 	s.replace(w.slot, "watchdog: "+why, now)

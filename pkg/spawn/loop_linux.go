@@ -24,10 +24,18 @@ const (
 type supervisor struct {
 	cfg       Config
 	log       *slog.Logger
-	notify    string // NOTIFY_SOCKET for the workers
-	preloadFD int    // the LD_PRELOAD library's memfd; -1: none
+	notifier  *notifier
+	preloadFD int // the LD_PRELOAD library's memfd; -1: none
 	slots     []*slot
 	byPID     map[int]*worker
+	bySocket  map[*notifySocket]*worker
+	// terminal: shardinit runs in the foreground of its controlling
+	// terminal, and the workers share fgGroup, the terminal's foreground
+	// process group (0 until a worker made it).
+	terminal  bool
+	fgGroup   int
+	leftovers []*leftover
+	nextScan  time.Time // of the leftovers
 
 	phase       Phase
 	stopSig     unix.Signal
@@ -74,6 +82,9 @@ type worker struct {
 	killAt     time.Time // a replaced worker's SIGKILL; zero otherwise
 	readyBy    time.Time // a successor's deadline (--ready-timeout)
 	settleAt   time.Time // when a successor counts as ready (--ready-on start)
+	sock       *notifySocket
+	held       []unix.Signal // forwarded signals waiting for readiness
+	openAt     time.Time     // with --ready-on start, when held signals go out
 }
 
 // events are what wakes the loop besides its timers.
@@ -83,8 +94,9 @@ type events struct {
 	probes  <-chan chan struct{}
 }
 
-func newSupervisor(cfg Config, notify string) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, notify: notify, preloadFD: -1, byPID: map[int]*worker{}, phase: Running,
+func newSupervisor(cfg Config, n *notifier) *supervisor {
+	s := &supervisor{cfg: cfg, log: cfg.Logger, notifier: n, preloadFD: -1, byPID: map[int]*worker{},
+		bySocket: map[*notifySocket]*worker{}, phase: Running,
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
@@ -142,6 +154,10 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 		earliest(w.killAt)
 		earliest(w.readyBy)
 		earliest(w.settleAt)
+		earliest(w.openAt)
+	}
+	if len(s.leftovers) > 0 {
+		earliest(s.nextScan)
 	}
 	switch s.phase {
 	case Running:
@@ -164,6 +180,8 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 // advance does whatever is due at now.
 func (s *supervisor) advance(now time.Time) {
 	s.killOverdue(now)
+	s.openDue(now)
+	s.stopLeftovers(now)
 	switch s.phase {
 	case Running, Draining:
 		s.startDue(now)
@@ -247,7 +265,7 @@ func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 		}
 		s.log.Debug("forwarding signal", "signal", SignalName(sig), "as", SignalName(as), "workers", s.live())
 		for _, w := range s.byPID {
-			s.signal(w, as)
+			s.forward(w, as)
 		}
 	}
 }

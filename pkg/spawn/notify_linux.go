@@ -6,42 +6,104 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
 
+	"github.com/shardinit/shardinit/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
-// note is one sd_notify datagram and the PID that sent it.
+// note is one sd_notify datagram, the socket it reached and what the
+// kernel said of its sender.
 type note struct {
-	pid  int
+	sock *notifySocket
 	text string
+	// sender is the sending process, and session its session when it
+	// was still there as the message was read (0: gone, or unknown).
+	sender, session int
 }
 
-// notifySocket receives the workers' sd_notify messages (READY=1,
-// STOPPING=1, STATUS=…, WATCHDOG=1). Its address is abstract, so workers
-// running as another user can send to it; SO_PASSCRED makes the kernel
-// attach every sender's PID, which is how a message is tied to its worker.
-type notifySocket struct {
-	conn  *net.UnixConn
-	addr  string
+// notifier opens one sd_notify socket per worker (READY=1, STOPPING=1,
+// STATUS=…, WATCHDOG=1). A message counts for the worker whose socket it
+// reached, whoever sent it and however briefly it lived: a helper such as
+// systemd-notify has often exited, and been reaped, before shardinit reads
+// what it sent, so its PID can no longer be tied to a worker.
+type notifier struct {
+	// dir holds path sockets (--notify-dir); "" means abstract names.
+	dir   string
+	owner *syscall.Credential // the workers' user, who must be able to send
 	notes chan note
-	done  chan struct{}
 }
 
-func openNotify() (*notifySocket, error) {
-	var nonce [8]byte
-	rand.Read(nonce[:])
-	addr := fmt.Sprintf("@shardinit/%d/%s", os.Getpid(), hex.EncodeToString(nonce[:]))
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
-	if err != nil {
-		return nil, fmt.Errorf("notify socket %s: %w", addr, err)
+// notifySocket is one worker's socket.
+type notifySocket struct {
+	conn *net.UnixConn
+	addr string // what NOTIFY_SOCKET says
+	path string // the file to remove; "" for an abstract name
+	done chan struct{}
+}
+
+// newNotifier prepares the sockets' home. A directory gets a private
+// subdirectory that others may enter but not list, so a worker of another
+// user cannot find the names.
+func newNotifier(dir string, owner *syscall.Credential) (*notifier, error) {
+	n := &notifier{owner: owner, notes: make(chan note, 256)}
+	if dir == "" {
+		return n, nil
 	}
-	if err := passCredentials(conn); err != nil {
+	n.dir = filepath.Join(dir, "shardinit-"+nonce(4))
+	if err := os.Mkdir(n.dir, 0o711); err != nil {
+		return nil, fmt.Errorf("notify-dir: %w", err)
+	}
+	return n, nil
+}
+
+func nonce(bytes int) string {
+	b := make([]byte, bytes)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// open binds a new worker's socket and starts reading it. The name holds
+// 128 random bits (96 in a path, which has less room).
+func (n *notifier) open() (*notifySocket, error) {
+	ns := &notifySocket{addr: "@shardinit/" + strconv.Itoa(os.Getpid()) + "/" + nonce(16), done: make(chan struct{})}
+	if n.dir != "" {
+		ns.path = filepath.Join(n.dir, nonce(12))
+		ns.addr = ns.path
+	}
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: ns.addr, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("notify socket %s: %w", ns.addr, err)
+	}
+	ns.conn = conn
+	if err := n.prepare(ns); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	n := &notifySocket{conn: conn, addr: addr, notes: make(chan note, 64), done: make(chan struct{})}
-	go n.read()
-	return n, nil
+	go n.read(ns)
+	return ns, nil
+}
+
+// prepare turns on SO_PASSCRED, and gives a path socket to the workers'
+// user: sending to a socket file takes write permission on it.
+func (n *notifier) prepare(ns *notifySocket) error {
+	if err := passCredentials(ns.conn); err != nil {
+		return err
+	}
+	if ns.path == "" {
+		return nil
+	}
+	if n.owner != nil {
+		if err := os.Lchown(ns.path, int(n.owner.Uid), int(n.owner.Gid)); err != nil {
+			return fmt.Errorf("notify socket: %w", err)
+		}
+	}
+	if err := os.Chmod(ns.path, 0o600); err != nil {
+		return fmt.Errorf("notify socket: %w", err)
+	}
+	return nil
 }
 
 func passCredentials(conn *net.UnixConn) error {
@@ -61,24 +123,38 @@ func passCredentials(conn *net.UnixConn) error {
 	return nil
 }
 
-func (n *notifySocket) read() {
+// read hands every datagram of ns to the loop until ns is closed. The
+// sender's session is looked up here, at once, while a short-lived sender
+// is most likely still there to be checked.
+func (n *notifier) read(ns *notifySocket) {
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(4*64))
 	for {
-		nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
+		nb, noob, _, _, err := ns.conn.ReadMsgUnix(buf, oob)
 		if err != nil {
 			return // closed
 		}
-		pid := senderPID(oob[:noob])
-		if pid == 0 {
-			continue
-		}
+		sender := senderPID(oob[:noob])
 		select {
-		case n.notes <- note{pid: pid, text: string(buf[:nb])}:
-		case <-n.done:
+		case n.notes <- note{sock: ns, text: string(buf[:nb]), sender: sender, session: sessionOf(sender)}:
+		case <-ns.done:
 			return
 		}
 	}
+}
+
+// sessionOf is pid's session, 0 if pid is gone (or 0).
+func sessionOf(pid int) int {
+	if pid <= 0 {
+		return 0
+	}
+	st, err := procstat.Read(pid)
+	if err != nil || st.State() == "Z" {
+		return 0
+	}
+	f, _ := st.Field(6)
+	sid, _ := strconv.Atoi(f)
+	return sid
 }
 
 // senderPID finds the sender in the control messages, and closes any file
@@ -105,7 +181,18 @@ func senderPID(oob []byte) int {
 	return pid
 }
 
-func (n *notifySocket) close() {
-	close(n.done)
-	n.conn.Close()
+func (ns *notifySocket) close() {
+	close(ns.done)
+	ns.conn.Close()
+	if ns.path != "" {
+		os.Remove(ns.path)
+	}
+}
+
+// close removes the sockets' directory; each socket was closed with its
+// worker.
+func (n *notifier) close() {
+	if n.dir != "" {
+		os.Remove(n.dir)
+	}
 }

@@ -52,6 +52,7 @@ func (s *supervisor) slotStatus(sl *slot) SlotStatus {
 		}
 	}
 	slices.Sort(ss.Retiring)
+	ss.Leftovers = s.leftoversOf(sl)
 	return ss
 }
 

@@ -56,6 +56,9 @@ type SlotStatus struct {
 	Successor int
 	// Retiring lists replaced workers that are still stopping.
 	Retiring []int
+	// Leftovers lists processes that exited workers of this slot left
+	// behind (their session's), while they are being stopped.
+	Leftovers []int
 }
 
 // Counters are totals since shardinit started.
@@ -67,6 +70,9 @@ type Counters struct {
 	// ScaleUps and ScaleDowns count slots added and removed;
 	// LostConnections the connections still queued on a removed shard.
 	ScaleUps, ScaleDowns, LostConnections uint64
+	// NotifyRejected counts sd_notify messages refused because a process
+	// of one worker sent them to another worker's socket.
+	NotifyRejected uint64
 	// Exits by reason: "stopped" (asked to by shardinit), "clean" (exit 0),
 	// "error" (non-zero exit), "signal" (killed by a signal).
 	Exits map[string]uint64

@@ -42,7 +42,7 @@ func New(cfg Config) (*Pool, error) {
 // signals must come from Notify, called before anything was spawned. Run
 // owns wait4 for the whole process: nothing else may wait for children.
 func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
-	notify, err := openNotify()
+	notify, err := newNotifier(p.cfg.NotifyDir, p.cfg.Credential)
 	if err != nil {
 		return 0, err
 	}
@@ -59,8 +59,9 @@ func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
 	// worker is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s := newSupervisor(p.cfg, notify.addr)
-	s.preloadFD = preloadFD
+	s := newSupervisor(p.cfg, notify)
+	s.preloadFD, s.terminal = preloadFD, onTerminal()
+	defer s.reclaimTerminal()
 	s.becomeReaper()
 	now := time.Now()
 	for _, sl := range s.slots {

@@ -25,6 +25,7 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 	}
 	sl.current = w
 	if s.cfg.ReadyOn == ReadyOnStart {
+		w.openAt = now.Add(startSettle)
 		s.markReady(w, now)
 	}
 }
@@ -41,20 +42,26 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 		files = append(files, uintptr(s.preloadFD)) // right after the sockets
 	}
 	argv := append([]string{execStageArg0, s.cfg.Path}, s.cfg.Command...)
+	sock, err := s.notifier.open()
+	if err != nil {
+		return nil, err
+	}
+	// Each worker leads its own process group (in a session of its own,
+	// off a terminal), so that a signal reaches the children it started
+	// too; Pdeathsig ends it if shardinit dies without stopping it.
 	pid, err := syscall.ForkExec(selfExe, argv, &syscall.ProcAttr{
-		Env:   s.workerEnv(sl.index, len(fds)),
-		Files: files,
-		// Each worker leads its own process group, so that a forwarded
-		// signal reaches the children it started too; Pdeathsig ends it if
-		// shardinit dies without stopping it.
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: s.cfg.Credential},
+		Env: s.workerEnv(sl.index, len(fds), sock.addr), Files: files, Sys: s.procAttr(),
 	})
 	if err != nil {
+		sock.close()
 		return nil, fmt.Errorf("fork/exec %s: %w", selfExe, err)
 	}
+	if s.terminal && s.fgGroup == 0 {
+		s.fgGroup = pid
+	}
 	sl.generation++
-	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now}
-	s.byPID[pid] = w
+	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock}
+	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {
 		s.counters.Restarts++
@@ -64,9 +71,9 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 	return w, nil
 }
 
-func (s *supervisor) workerEnv(slot, sockets int) []string {
+func (s *supervisor) workerEnv(slot, sockets int, notify string) []string {
 	env := workerEnv(s.cfg.Env, slot, len(s.slots), s.socketNames(sockets), s.cfg.GOMAXPROCS)
-	env = append(env, "NOTIFY_SOCKET="+s.notify)
+	env = append(env, "NOTIFY_SOCKET="+notify)
 	if s.preloadFD >= 0 {
 		env = withPreload(env, "/proc/self/fd/"+strconv.Itoa(firstFD+sockets))
 	}
@@ -130,9 +137,12 @@ func (s *supervisor) killOverdue(now time.Time) {
 }
 
 // signal sends sig to a worker's process group. A worker that left its
-// group (setsid) is signalled alone.
+// group, or shares it with the others on a terminal, is signalled alone.
 func (s *supervisor) signal(w *worker, sig unix.Signal) {
-	err := unix.Kill(-w.pid, sig)
+	var err error = unix.ESRCH
+	if !s.terminal {
+		err = unix.Kill(-w.pid, sig)
+	}
 	if errors.Is(err, unix.ESRCH) {
 		err = unix.Kill(w.pid, sig)
 	}
