@@ -224,3 +224,35 @@ func sorted(pids []int) []int {
 	slices.Sort(s)
 	return s
 }
+
+// --notify-dir gives each worker a socket file, for sd_notify clients that
+// take NOTIFY_SOCKET as a path (Ruby's sd_notify gem reads "@…" as one);
+// the files go with shardinit.
+func TestNotifyDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := newProbe(t)
+	port := freePort(t)
+	in := startShardinit(t, start{}, append(append(p.flag(), "--workers", "2", "--listen", listenArg("http", port),
+		"--ready-on", "notify", "--notify-dir", dir, "--"), "sh", "-c", os.Args[0]+" worker send-ready && exec "+os.Args[0]+" worker http")...)
+	p.waitCode("/readyz", http.StatusOK)
+	for _, pid := range slotPIDs(t, port, 2) {
+		sock := notifySocketOf(t, pid)
+		fi, err := os.Stat(sock)
+		if !strings.HasPrefix(sock, dir+"/shardinit-") || err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("worker %d: NOTIFY_SOCKET=%s (%v, %v), want a socket file of mode 0600 under %s", pid, sock, fi.Mode(), err, dir)
+		}
+	}
+	in.stopCleanly()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%s still holds %v after shardinit exited", dir, left)
+	}
+}
+
+func TestWatchdogMinimum(t *testing.T) {
+	t.Parallel()
+	in := startShardinit(t, start{}, append([]string{"--watchdog", "1ms", "--health-addr", "", "--"}, worker("http")...)...)
+	if code := in.wait(10 * time.Second); code != 2 || !strings.Contains(in.log.String(), "watchdog 1ms: below the minimum 100ms") {
+		t.Errorf("--watchdog 1ms: exit %d, %q; want 2 and the minimum named", code, in.log.String())
+	}
+}
