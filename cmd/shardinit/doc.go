@@ -41,7 +41,8 @@
 //	--ready-timeout DURATION  SHARDINIT_READY_TIMEOUT   a roll gives up on a successor not ready by then (default 1m)
 //	--ready-on WHEN           SHARDINIT_READY_ON        start (default) or notify (READY=1 on NOTIFY_SOCKET)
 //	--min-ready N             SHARDINIT_MIN_READY       ready slots /readyz needs (default 0: every slot)
-//	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1); 0: off
+//	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1; >= 100ms; spends --max-restarts); 0: off
+//	--notify-dir DIR          SHARDINIT_NOTIFY_DIR      NOTIFY_SOCKET files under DIR instead of abstract names
 //	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
 //	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
 //	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081; empty: off)
