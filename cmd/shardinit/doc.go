@@ -45,7 +45,8 @@
 //	--notify-dir DIR          SHARDINIT_NOTIFY_DIR      NOTIFY_SOCKET files under DIR instead of abstract names
 //	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
 //	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
-//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081; empty: off)
+//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081, every
+//	                                                    interface, no authentication: see The health port; empty: off)
 //	--health-wait DURATION    SHARDINIT_HEALTH_WAIT     health address in use at start: serve anyway, retry
 //	                                                    it this long, then stop and exit 1 (default 0: exit 1 at once)
 //	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
@@ -53,6 +54,34 @@
 //
 // The file may also name the worker command (key "command", a list), used
 // when none follows "--". Workers do not see the SHARDINIT_* settings.
+//
+// # The health port
+//
+// The default --health-addr :8081 listens on every interface of the pod,
+// without authentication: whoever can reach the pod can read /status and
+// /metrics. Bind the pod IP (env SHARDINIT_HEALTH_ADDR=$(POD_IP):8081, with
+// POD_IP from the downward API's status.podIP), which the kubelet's probes
+// reach, or restrict the port with a NetworkPolicy; bind 127.0.0.1:8081
+// only when nothing outside the pod probes it (exec probes, docker
+// HEALTHCHECK). /status shows shardinit's PID and start time, the phase,
+// readiness, min-ready and the restart signal; per slot its state, the
+// worker's PID, generation, restarts, uptime, last exit and last STATUS=
+// text (whatever the worker sent), the PIDs of a successor, of retiring
+// workers and of leftovers; per listener its name, bound address and each
+// shard's queue length and capacity. It never shows the command, its
+// arguments or any environment. /metrics shows counts, the version, and
+// the Go and process collectors (memory, CPU time, open fds).
+//
+// Nothing a client does makes the health server grow: at most 64
+// connections are open at once; at that limit the connection idle the
+// longest (a keep-alive connection between requests, or one silent for
+// 0.5s since it connected) is closed for the new one, and when every
+// connection is in a request the new one waits in the kernel's accept
+// queue. A request has 5s for its header (8 KiB at most), 10s in all to be
+// read and 30s to be answered; a keep-alive connection idle for 30s is
+// closed. /status and /metrics are built two at a time (the probes are not
+// held back by them), so at most two of the health server's goroutines are
+// in a system call that may hold an OS thread.
 //
 // # Waiting for the health port
 //

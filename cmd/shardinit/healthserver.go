@@ -16,6 +16,25 @@ import (
 	"github.com/shardinit/shardinit/pkg/health"
 )
 
+// probeLimits bound what the health server holds for its clients.
+type probeLimits struct {
+	// conns is how many connections may be open at once.
+	conns int
+	// renders is how many /status and /metrics answers are built at once.
+	renders int
+	// header, read and write bound one request (http.Server's
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout), idle a keep-alive
+	// connection between requests.
+	header, read, write, idle time.Duration
+	// silent is how long a connection that has sent nothing yet is kept
+	// when a new one needs its place.
+	silent time.Duration
+}
+
+// healthLimits are the health server's limits; tests shorten them.
+var healthLimits = probeLimits{conns: 64, renders: 2, header: 5 * time.Second, read: 10 * time.Second,
+	write: 30 * time.Second, idle: 30 * time.Second, silent: 500 * time.Millisecond}
+
 // healthRetry is how often a health address in use is tried again: a
 // replacement's probes answer within this of the old shardinit's exit.
 const healthRetry = 200 * time.Millisecond
@@ -35,10 +54,10 @@ func serveHealth(addr string, wait time.Duration, h *health.Health, reg *prometh
 	if addr == "" {
 		return func() {}, nil
 	}
-	srv := probeServer(h, reg, log)
+	srv, lim := probeServer(h, reg, log)
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {
-		go serveProbes(srv, ln, log)
+		go serveProbes(srv, lim, ln, log)
 		return func() { shutdownProbes(srv) }, nil
 	}
 	if wait <= 0 || !errors.Is(err, syscall.EADDRINUSE) {
@@ -52,7 +71,7 @@ func serveHealth(addr string, wait time.Duration, h *health.Health, reg *prometh
 		ln, err := awaitBind(ctx, addr, wait, log)
 		switch {
 		case err == nil:
-			go serveProbes(srv, ln, log)
+			go serveProbes(srv, lim, ln, log)
 		// A stop already under way (SIGTERM) keeps its drain and its exit
 		// code: ending it early would cut the drain short.
 		case ctx.Err() == nil && !h.Stopping():
@@ -94,15 +113,35 @@ func awaitBind(ctx context.Context, addr string, wait time.Duration, log *slog.L
 	}
 }
 
-func probeServer(h *health.Health, reg *prometheus.Registry, log *slog.Logger) *http.Server {
+// maxProbeHeader bounds a request's header: probes and scrapes send a few
+// hundred bytes, and every open connection may hold this much.
+const maxProbeHeader = 8 << 10
+
+// probeServer is the health server and the limit its listener gets
+// (serveProbes). Nothing in it may grow with its clients: connections are
+// capped (connLimit) and time out, headers are small, and /status and
+// /metrics are built a few at a time (renderLimited). The probes answer
+// from memory and go straight through.
+func probeServer(h *health.Health, reg *prometheus.Registry, log *slog.Logger) (*http.Server, *connLimit) {
 	mux := http.NewServeMux()
 	h.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	limited := renderLimited(mux, make(chan struct{}, healthLimits.renders))
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		limited.ServeHTTP(w, r)
+	})
+	lim := newConnLimit(healthLimits.conns, healthLimits.silent)
+	return &http.Server{Handler: handler, ConnState: lim.trackState, MaxHeaderBytes: maxProbeHeader,
+		ReadHeaderTimeout: healthLimits.header, ReadTimeout: healthLimits.read,
+		WriteTimeout: healthLimits.write, IdleTimeout: healthLimits.idle}, lim
 }
 
-func serveProbes(srv *http.Server, ln net.Listener, log *slog.Logger) {
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+func serveProbes(srv *http.Server, lim *connLimit, ln net.Listener, log *slog.Logger) {
+	if err := srv.Serve(lim.wrap(ln)); !errors.Is(err, http.ErrServerClosed) {
 		log.Error("health server", "err", err)
 	}
 }

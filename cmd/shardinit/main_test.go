@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "shardinit":
+			applyTestHealthLimits()
 			os.Exit(exitCode(run(context.Background(), append([]string{"shardinit"}, os.Args[2:]...)), os.Stderr))
 		case "worker":
 			os.Exit(testworker.Main(os.Args[2:]))

@@ -85,7 +85,7 @@ var settings = []setting{
 	str("notify-dir", "put the workers' NOTIFY_SOCKET files in this writable directory instead of using abstract socket names (for sd_notify clients that only take a path, such as Ruby's sd_notify gem)", func(c *Config) *string { return &c.NotifyDir }),
 	duration("stuck-timeout", "a worker whose accept queue does not drain for this long is stuck; 0: off", func(c *Config) *Duration { return &c.StuckTimeout }),
 	str("on-stuck", "what to do with a stuck worker: restart (replace it) or report (fail /livez)", func(c *Config) *string { return &c.OnStuck }),
-	str("health-addr", "address of /livez, /readyz, /status and /metrics; empty: off", func(c *Config) *string { return &c.HealthAddr }),
+	str("health-addr", "address of /livez, /readyz, /status and /metrics, without authentication (the default is every interface: bind the pod IP or 127.0.0.1, or use a NetworkPolicy); empty: off", func(c *Config) *string { return &c.HealthAddr }),
 	duration("health-wait", "if the health address is in use at start, serve anyway and retry it this long, then stop (exit 1); 0: exit 1 at once", func(c *Config) *Duration { return &c.HealthWait }),
 	str("log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	str("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
