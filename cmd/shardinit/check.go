@@ -31,7 +31,7 @@ func checkCommand(command []string) *cli.Command {
 			if err := p.sizePool(slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 				return err
 			}
-			cfg.Workers, cfg.Command = p.pool.Workers, p.pool.Command
+			cfg.Workers, cfg.MaxWorkers, cfg.Command = p.pool.Workers, p.pool.MaxWorkers, p.pool.Command
 			out, err := yaml.Marshal(cfg)
 			if err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 type Config struct {
 	Listen        []string `json:"listen,omitempty"`
 	Workers       int      `json:"workers"`
+	MaxWorkers    int      `json:"max-workers"`
 	Sockets       string   `json:"sockets"`
 	Backlog       int      `json:"backlog"`
 	DeferAccept   Duration `json:"defer-accept"`

@@ -22,6 +22,8 @@
 //	                                                    ADDR :8080, 127.0.0.1:8080, [::]:8080,
 //	                                                    tcp4://…, tcp6://…, unix:///path, unix://@name
 //	--workers N               SHARDINIT_WORKERS         0 (default): ceil(CPU limit), at most the cpuset
+//	--max-workers N           SHARDINIT_MAX_WORKERS     most workers SIGTTIN may reach; 0 (default):
+//	                                                    --workers or the cpuset's CPUs, whichever is more
 //	--sockets MODE            SHARDINIT_SOCKETS         per-worker (default) or shared
 //	--backlog N               SHARDINIT_BACKLOG         accept queue; 0: net.core.somaxconn
 //	--defer-accept DURATION   SHARDINIT_DEFER_ACCEPT    TCP_DEFER_ACCEPT; 0: off

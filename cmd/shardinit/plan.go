@@ -73,8 +73,13 @@ func (p *plan) checkListen(cfg Config) error {
 }
 
 func (p *plan) checkPool(cfg Config, command []string) error {
-	if cfg.Workers < 0 {
+	switch {
+	case cfg.Workers < 0:
 		return fmt.Errorf("workers %d: must be 0 (one per CPU) or more", cfg.Workers)
+	case cfg.MaxWorkers < 0:
+		return fmt.Errorf("max-workers %d: must be 0 (--workers or one per CPU) or more", cfg.MaxWorkers)
+	case cfg.MaxWorkers > 0 && cfg.MaxWorkers < cfg.Workers:
+		return fmt.Errorf("max-workers %d: fewer than the %d workers", cfg.MaxWorkers, cfg.Workers)
 	}
 	sig, err := spawn.ParseSignal(cfg.StopSignal)
 	if err != nil {
@@ -99,7 +104,7 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
 	}
 	p.pool = spawn.Config{
-		Command: command, Workers: cfg.Workers, StopSignal: sig,
+		Command: command, Workers: cfg.Workers, MaxWorkers: cfg.MaxWorkers, StopSignal: sig,
 		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
 		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
 		Env: workerBaseEnv(),
@@ -225,6 +230,12 @@ func (p *plan) sizePool(log *slog.Logger) error {
 	p.pool.GOMAXPROCS = cpus.WorkerGOMAXPROCS(p.pool.Workers)
 	if p.pool.MinReady > p.pool.Workers {
 		return usagef("min-ready %d: more than the %d workers the CPU limit gives; set --workers", p.pool.MinReady, p.pool.Workers)
+	}
+	if p.pool.MaxWorkers == 0 {
+		p.pool.MaxWorkers = max(p.pool.Workers, cpus.Cpuset)
+	}
+	if p.pool.MaxWorkers < p.pool.Workers {
+		return usagef("max-workers %d: fewer than the %d workers the CPU limit gives; set --workers", p.pool.MaxWorkers, p.pool.Workers)
 	}
 	return nil
 }

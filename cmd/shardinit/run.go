@@ -116,7 +116,7 @@ func logStart(log *slog.Logger, p plan, set *listen.Set) {
 	for _, l := range set.Listeners {
 		bound = append(bound, fmt.Sprintf("%s=%s (%d sockets)", l.Name, l.Bound, l.Shards()))
 	}
-	log.Info("starting", "version", version, "workers", p.pool.Workers, "cpu_quota", p.cpus.Quota,
+	log.Info("starting", "version", version, "workers", p.pool.Workers, "max_workers", p.pool.MaxWorkers, "cpu_quota", p.cpus.Quota,
 		"cpuset", p.cpus.Cpuset, "worker_gomaxprocs", p.pool.GOMAXPROCS, "listeners", strings.Join(bound, ", "),
 		"ready_on", p.pool.ReadyOn, "command", strings.Join(p.pool.Command, " "))
 }

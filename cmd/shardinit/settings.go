@@ -54,6 +54,7 @@ var settings = []setting{
 		apply: func(c *cli.Context, cfg *Config) { cfg.Listen = c.StringSlice("listen") },
 	},
 	integer("workers", "number of workers; 0: the container's CPU limit, else its cpuset", func(c *Config) *int { return &c.Workers }),
+	integer("max-workers", "most workers scaling up (SIGTTIN) may reach; 0: --workers or the cpuset's CPUs, whichever is more", func(c *Config) *int { return &c.MaxWorkers }),
 	str("sockets", "per-worker (one SO_REUSEPORT socket per worker) or shared (one socket)", func(c *Config) *string { return &c.Sockets }),
 	integer("backlog", "accept queue length of each socket; 0: net.core.somaxconn", func(c *Config) *int { return &c.Backlog }),
 	duration("defer-accept", "wake a worker only once a connection has data (TCP_DEFER_ACCEPT); 0: off", func(c *Config) *Duration { return &c.DeferAccept }),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,10 @@ type Config struct {
 	Path string
 	// Workers is the number of slots. Default 1.
 	Workers int
+	// MaxWorkers is the most slots scaling up (SIGTTIN) may reach; a
+	// scale-up beyond it is refused. Default: Workers or the CPUs this
+	// process may run on (its cpuset), whichever is more.
+	MaxWorkers int
 	// Sockets are the listening sockets (a *listen.Set). Default: none.
 	Sockets Sockets
 	// Env is the workers' base environment. Default os.Environ().
@@ -94,6 +99,10 @@ type Config struct {
 
 func withDefaults(c Config) Config {
 	c.Workers = max(c.Workers, 1)
+	if c.MaxWorkers <= 0 {
+		c.MaxWorkers = runtime.NumCPU() // the affinity mask at start-up
+	}
+	c.MaxWorkers = max(c.MaxWorkers, c.Workers)
 	if c.Sockets == nil {
 		c.Sockets = noSockets{}
 	}

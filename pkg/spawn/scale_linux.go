@@ -1,6 +1,9 @@
 package spawn
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Scaling changes the number of slots while the pool serves. Scaling up
 // binds one more shard per listener (it joins the SO_REUSEPORT group) and
@@ -31,16 +34,46 @@ func (s *supervisor) scaleUp(now time.Time) {
 	case s.shrinking != nil:
 		s.log.Warn("scale-up ignored: a scale-down is under way")
 		return
-	}
-	if err := s.cfg.Sockets.AddShard(); err != nil {
-		s.log.Error("scale up", "err", err)
+	case len(s.slots) >= s.cfg.MaxWorkers:
+		s.counters.ScaleRefused++
+		s.changed = true
+		s.log.Warn("scale-up refused: at --max-workers", "workers", len(s.slots), "max_workers", s.cfg.MaxWorkers)
 		return
 	}
-	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}}
-	s.slots = append(s.slots, sl)
+	if err := s.addSlot(now); err != nil {
+		s.counters.ScaleFailures++
+		s.changed = true
+		s.log.Error("scale-up failed and was undone; serving on", "workers", len(s.slots), "err", err)
+		return
+	}
 	s.counters.ScaleUps++
-	s.log.Info("scaling up", "workers", len(s.slots))
-	s.start(sl, now)
+	s.log.Info("scaled up", "workers", len(s.slots))
+}
+
+// addSlot binds one more shard and starts its first worker, or undoes
+// both. A slot whose worker cannot even be started (no fd, no process
+// left to fork) would only be restarted in a loop, and at --max-restarts
+// end the pool that it was meant to grow.
+func (s *supervisor) addSlot(now time.Time) error {
+	if err := s.cfg.Sockets.AddShard(); err != nil {
+		return err
+	}
+	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}}
+	s.slots = append(s.slots, sl) // before spawn: its worker is told the new number of slots
+	w, err := s.spawn(sl, now)
+	if err != nil {
+		s.slots = s.slots[:len(s.slots)-1]
+		// The shard was in the group for as long as the fork took: what
+		// the kernel queued on it meanwhile is reset now, and counted.
+		queued, cerr := s.cfg.Sockets.CloseLastShard()
+		if cerr != nil {
+			s.log.Error("scale-up: close the added shard", "err", cerr)
+		}
+		s.counters.LostConnections += uint64(queued)
+		return fmt.Errorf("start the worker of slot %d: %w", sl.index, err)
+	}
+	s.makeCurrent(sl, w, now)
+	return nil
 }
 
 func (s *supervisor) scaleDown(now time.Time) {

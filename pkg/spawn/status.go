@@ -70,6 +70,10 @@ type Counters struct {
 	// ScaleUps and ScaleDowns count slots added and removed;
 	// LostConnections the connections still queued on a removed shard.
 	ScaleUps, ScaleDowns, LostConnections uint64
+	// ScaleFailures counts scale-ups undone because the new shard or its
+	// first worker could not be made; ScaleRefused those refused at
+	// MaxWorkers.
+	ScaleFailures, ScaleRefused uint64
 	// NotifyRejected counts sd_notify messages refused because a process
 	// of one worker sent them to another worker's socket.
 	NotifyRejected uint64

@@ -23,6 +23,11 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 		s.afterExit(sl, 1, "not started: "+err.Error(), now)
 		return
 	}
+	s.makeCurrent(sl, w, now)
+}
+
+// makeCurrent makes a worker that was just spawned sl's current one.
+func (s *supervisor) makeCurrent(sl *slot, w *worker, now time.Time) {
 	sl.current = w
 	if s.cfg.ReadyOn == ReadyOnStart {
 		w.openAt = now.Add(startSettle)
