@@ -83,7 +83,8 @@
 // read and 30s to be answered; a keep-alive connection idle for 30s is
 // closed. /status and /metrics are built two at a time (the probes are not
 // held back by them), so at most two of the health server's goroutines are
-// in a system call that may hold an OS thread.
+// in the system calls that read /proc and the sockets' queues, each of which
+// may hold an OS thread.
 //
 // # Waiting for the health port
 //

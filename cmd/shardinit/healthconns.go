@@ -56,7 +56,7 @@ type limitedConn struct {
 	l         *connLimit
 	once      sync.Once
 	idle      bool      // between requests (http.StateIdle)
-	new       bool      // no byte read yet (http.StateNew)
+	fresh     bool      // no byte read yet (http.StateNew)
 	idleSince time.Time // when it became idle or was accepted
 }
 
@@ -72,7 +72,7 @@ func (l *connLimit) Accept() (net.Conn, error) {
 		l.inUse--
 		return nil, err
 	}
-	c := &limitedConn{Conn: conn, l: l, new: true, idleSince: time.Now()}
+	c := &limitedConn{Conn: conn, l: l, fresh: true, idleSince: time.Now()}
 	l.open[c] = struct{}{}
 	return c, nil
 }
@@ -107,11 +107,11 @@ func (l *connLimit) reserve() error {
 func (l *connLimit) idlest(now time.Time) (victim *limitedConn, later time.Duration) {
 	for c := range l.open {
 		switch {
-		case c.new && now.Sub(c.idleSince) < l.silent:
+		case c.fresh && now.Sub(c.idleSince) < l.silent:
 			if wait := l.silent - now.Sub(c.idleSince); later == 0 || wait < later {
 				later = wait
 			}
-		case (c.idle || c.new) && (victim == nil || c.idleSince.Before(victim.idleSince)):
+		case (c.idle || c.fresh) && (victim == nil || c.idleSince.Before(victim.idleSince)):
 			victim = c
 		}
 	}
@@ -142,7 +142,7 @@ func (l *connLimit) trackState(conn net.Conn, state http.ConnState) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c.new = state == http.StateNew
+	c.fresh = state == http.StateNew
 	c.idle = state == http.StateIdle
 	if c.idle {
 		c.idleSince = time.Now()
