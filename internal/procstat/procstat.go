@@ -59,15 +59,24 @@ func (s Stat) State() string {
 
 // PPID is the parent's PID (field 4), in the reader's PID namespace.
 func (s Stat) PPID() (int, error) {
-	f, err := s.Field(4)
+	return s.pid(4, "parent pid")
+}
+
+// Session is the session ID (field 6), in the reader's PID namespace.
+func (s Stat) Session() (int, error) {
+	return s.pid(6, "session")
+}
+
+func (s Stat) pid(n int, what string) (int, error) {
+	f, err := s.Field(n)
 	if err != nil {
 		return 0, err
 	}
-	ppid, err := strconv.Atoi(f)
+	pid, err := strconv.Atoi(f)
 	if err != nil {
-		return 0, fmt.Errorf("parent pid %q: not a number", f)
+		return 0, fmt.Errorf("%s %q: not a number", what, f)
 	}
-	return ppid, nil
+	return pid, nil
 }
 
 // StartTicks is the start time in clock ticks after boot (field 22): with

@@ -1,9 +1,7 @@
 package spawn
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/shardinit/shardinit/internal/procstat"
@@ -37,30 +35,34 @@ func (s *supervisor) collectLeftovers(w *worker, now time.Time) {
 	if s.terminal {
 		return // the workers share shardinit's session: see terminal_linux.go
 	}
-	pids := sessionMembers(w.pid)
+	pids := sessionMembers(map[int]bool{w.pid: true})[w.pid]
 	if len(pids) == 0 {
 		return
 	}
 	s.log.Warn("exited worker left processes behind; stopping them", "slot", w.slot.index, "pid", w.pid,
 		"leftovers", pids, "signal", SignalName(s.cfg.StopSignal), "stop_timeout", s.cfg.StopTimeout)
-	lo := &leftover{session: w.pid, slot: w.slot, killAt: now.Add(s.cfg.StopTimeout), pids: pids}
 	for _, pid := range pids {
 		unix.Kill(pid, s.cfg.StopSignal)
 		unix.Kill(pid, unix.SIGCONT)
 	}
-	s.leftovers = append(s.leftovers, lo)
+	s.leftovers = append(s.leftovers, &leftover{session: w.pid, slot: w.slot, killAt: now.Add(s.cfg.StopTimeout), pids: pids})
 	s.nextScan, s.changed = now.Add(scanEvery), true
 }
 
 // stopLeftovers forgets leftovers that are gone and kills those whose stop
-// timeout has passed.
+// timeout has passed, with one look at /proc for all of them.
 func (s *supervisor) stopLeftovers(now time.Time) {
-	if len(s.leftovers) == 0 || now.Before(s.nextScan) {
+	if len(s.leftovers) == 0 || (now.Before(s.nextScan) && now.Before(s.leftoverKillDue())) {
 		return
 	}
 	s.nextScan = now.Add(scanEvery)
+	sessions := map[int]bool{}
+	for _, lo := range s.leftovers {
+		sessions[lo.session] = true
+	}
+	members := sessionMembers(sessions)
 	s.leftovers = slices.DeleteFunc(s.leftovers, func(lo *leftover) bool {
-		pids := sessionMembers(lo.session)
+		pids := members[lo.session]
 		if !slices.Equal(pids, lo.pids) {
 			lo.pids, s.changed = pids, true
 		}
@@ -74,9 +76,18 @@ func (s *supervisor) stopLeftovers(now time.Time) {
 		}
 		return len(pids) == 0
 	})
-	if len(s.leftovers) > 0 && s.nextScan.After(s.leftovers[0].killAt) && !s.leftovers[0].killed {
-		s.nextScan = s.leftovers[0].killAt
+}
+
+// leftoverKillDue is the earliest SIGKILL still to send to leftovers; far
+// off if none.
+func (s *supervisor) leftoverKillDue() time.Time {
+	due := time.Now().Add(time.Hour)
+	for _, lo := range s.leftovers {
+		if !lo.killed && lo.killAt.Before(due) {
+			due = lo.killAt
+		}
 	}
+	return due
 }
 
 // leftoversOf lists the leftover PIDs of sl.
@@ -91,29 +102,13 @@ func (s *supervisor) leftoversOf(sl *slot) []int {
 	return pids
 }
 
-// sessionMembers lists the live processes of session sid, or none when
-// /proc is not of shardinit's PID namespace (its PIDs would be strangers').
-func sessionMembers(sid int) []int {
-	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(os.Getpid()) {
-		return nil
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+// sessionMembers maps each session of sids to its live processes.
+func sessionMembers(sids map[int]bool) map[int][]int {
+	members := map[int][]int{}
+	eachProcess(func(pid int, st procstat.Stat) {
+		if sid, err := st.Session(); err == nil && sids[sid] && st.State() != "Z" {
+			members[sid] = append(members[sid], pid)
 		}
-		st, err := procstat.Read(pid)
-		if err != nil || st.State() == "Z" {
-			continue
-		}
-		if f, _ := st.Field(6); f == strconv.Itoa(sid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	})
+	return members
 }

@@ -85,6 +85,7 @@ type worker struct {
 	sock       *notifySocket
 	held       []unix.Signal // forwarded signals waiting for readiness
 	openAt     time.Time     // with --ready-on start, when held signals go out
+	open       bool          // forwarded signals go out at once
 }
 
 // events are what wakes the loop besides its timers.
@@ -158,6 +159,7 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 	}
 	if len(s.leftovers) > 0 {
 		earliest(s.nextScan)
+		earliest(s.leftoverKillDue())
 	}
 	switch s.phase {
 	case Running:

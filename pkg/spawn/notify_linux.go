@@ -152,8 +152,7 @@ func sessionOf(pid int) int {
 	if err != nil || st.State() == "Z" {
 		return 0
 	}
-	f, _ := st.Field(6)
-	sid, _ := strconv.Atoi(f)
+	sid, _ := st.Session()
 	return sid
 }
 

@@ -81,39 +81,30 @@ func killDescendants(sig unix.Signal) {
 		unix.Kill(-1, sig)
 		return
 	}
-	// A /proc of another PID namespace would name strangers' PIDs.
-	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(self) {
-		return
-	}
-	for _, pid := range childrenOf(self) {
-		unix.Kill(pid, sig)
-	}
+	eachProcess(func(pid int, st procstat.Stat) {
+		if ppid, _ := st.PPID(); ppid == self {
+			unix.Kill(pid, sig)
+		}
+	})
 }
 
-func childrenOf(parent int) []int {
+// eachProcess calls fn with every process in /proc, or with none when
+// /proc is not of shardinit's PID namespace (its PIDs would be strangers').
+func eachProcess(fn func(pid int, st procstat.Stat)) {
+	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(os.Getpid()) {
+		return
+	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil
+		return
 	}
-	var pids []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if ppidOf(pid) == parent {
-			pids = append(pids, pid)
+		if st, err := procstat.Read(pid); err == nil {
+			fn(pid, st)
 		}
 	}
-	return pids
-}
-
-// ppidOf is pid's parent, 0 when pid is gone.
-func ppidOf(pid int) int {
-	s, err := procstat.Read(pid)
-	if err != nil {
-		return 0
-	}
-	ppid, _ := s.PPID()
-	return ppid
 }
