@@ -24,7 +24,7 @@ const maxHeld = 64
 
 // forward sends sig to w now, or holds it until w is ready.
 func (s *supervisor) forward(w *worker, sig unix.Signal) {
-	if w.stopping || w.signalsOpen() || handles(w.pid, sig) {
+	if w.stopping || w.open || handles(w.pid, sig) {
 		s.signal(w, sig)
 		return
 	}
@@ -35,15 +35,11 @@ func (s *supervisor) forward(w *worker, sig unix.Signal) {
 	s.log.Debug("signal held until the worker is ready", "signal", SignalName(sig), "slot", w.slot.index, "pid", w.pid)
 }
 
-// signalsOpen says that w is ready for whatever it is sent.
-func (w *worker) signalsOpen() bool {
-	return w.ready && w.openAt.IsZero() && w.settleAt.IsZero()
-}
-
-// release sends the signals held for w.
+// release sends the signals held for w, and from now on every signal at
+// once (a worker that said STOPPING=1 still gets them).
 func (s *supervisor) release(w *worker) {
 	held := w.held
-	w.held = nil
+	w.held, w.open = nil, true
 	for _, sig := range held {
 		s.signal(w, sig)
 	}

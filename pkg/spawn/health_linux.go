@@ -17,7 +17,7 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 	if w == w.slot.successor {
 		s.promote(w.slot, now)
 	}
-	if w.signalsOpen() {
+	if w.openAt.IsZero() && w.settleAt.IsZero() {
 		s.release(w)
 	}
 }

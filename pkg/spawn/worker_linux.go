@@ -141,16 +141,15 @@ func (s *supervisor) killOverdue(now time.Time) {
 	}
 }
 
-// signal sends sig to a worker's process group. A worker that left its
-// group, or shares it with the others on a terminal, is signalled alone.
+// signal sends sig to a worker's process group, which as a session
+// leader it cannot leave. On a terminal the workers share one group, and
+// each is signalled alone.
 func (s *supervisor) signal(w *worker, sig unix.Signal) {
-	var err error = unix.ESRCH
-	if !s.terminal {
-		err = unix.Kill(-w.pid, sig)
+	target := -w.pid
+	if s.terminal {
+		target = w.pid
 	}
-	if errors.Is(err, unix.ESRCH) {
-		err = unix.Kill(w.pid, sig)
-	}
+	err := unix.Kill(target, sig)
 	switch {
 	case errors.Is(err, unix.ESRCH):
 		s.log.Debug("worker already gone", "slot", w.slot.index, "pid", w.pid, "signal", SignalName(sig))
