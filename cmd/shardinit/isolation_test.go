@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,13 +200,7 @@ func TestWatchdogCountsAgainstMaxRestarts(t *testing.T) {
 // terminal's foreground group: it can read its input.
 func TestPID1WorkerOwnsTerminal(t *testing.T) {
 	t.Parallel()
-	master, tty := openPTY(t)
-	in := startShardinit(t, start{pid1: true, stdout: tty, stderr: tty, prepare: func(cmd *exec.Cmd) {
-		cmd.Stdin = tty
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-	}}, append([]string{"--workers", "1", "--health-addr", "", "--restart", "never", "--"}, worker("read-tty")...)...)
-	tty.Close()
-	go io.Copy(io.Discard, master)
+	in, master := startOnTerminal(t, append([]string{"--workers", "1", "--health-addr", "", "--restart", "never", "--"}, worker("read-tty")...)...)
 	pid := waitWorkers(t, in, 1, "read-tty")[0]
 	eventually(t, 10*time.Second, "the worker's group to be the terminal's foreground group", func() bool {
 		fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)

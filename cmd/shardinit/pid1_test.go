@@ -128,16 +128,10 @@ func TestPID1Interrupt(t *testing.T) {
 }
 
 // Ctrl-C on an interactive terminal (docker run -it) goes to the terminal's
-// foreground group, which is shardinit's alone; it must reach the workers.
+// foreground group, the workers'; it must stop the pool as it stops them.
 func TestPID1CtrlCOnTerminal(t *testing.T) {
 	t.Parallel()
-	master, tty := openPTY(t)
-	in := startShardinit(t, start{pid1: true, stdout: tty, stderr: tty, prepare: func(cmd *exec.Cmd) {
-		cmd.Stdin = tty
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-	}}, append([]string{"--workers", "2", "--health-addr", "", "--"}, worker("sleep")...)...)
-	tty.Close()
-	go io.Copy(io.Discard, master) // keep the terminal's output moving
+	in, master := startOnTerminal(t, append([]string{"--workers", "2", "--health-addr", "", "--"}, worker("sleep")...)...)
 	waitWorkers(t, in, 2, "sleep")
 	if _, err := master.Write([]byte{3}); err != nil { // ^C
 		t.Fatal(err)
@@ -145,6 +139,21 @@ func TestPID1CtrlCOnTerminal(t *testing.T) {
 	if code := in.wait(15 * time.Second); code != 130 {
 		t.Errorf("exit code %d, want 130", code)
 	}
+}
+
+// startOnTerminal runs shardinit as PID 1 with a new pseudo-terminal as its
+// controlling terminal and standard streams, as docker run -it does, and
+// returns the terminal's other end, whose output is kept moving.
+func startOnTerminal(t *testing.T, args ...string) (*instance, *os.File) {
+	t.Helper()
+	master, tty := openPTY(t)
+	in := startShardinit(t, start{pid1: true, stdout: tty, stderr: tty, prepare: func(cmd *exec.Cmd) {
+		cmd.Stdin = tty
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}}, args...)
+	tty.Close()
+	go io.Copy(io.Discard, master)
+	return in, master
 }
 
 func openPTY(t *testing.T) (master, tty *os.File) {
