@@ -15,6 +15,7 @@
 //	exit CODE       exit at once with CODE
 //	orphans DIR     once per DIR: start 100 children, leave them, exit 3; later: serve
 //	orphan          block until the parent dies (Pdeathsig set by the spawner)
+//	orphan-storm    serve, and leave orphans that exit at once, thousands a second
 //
 // Every HTTP worker answers "/" with "SLOT PID\n" and "/info" with Info.
 package testworker
@@ -44,8 +45,8 @@ type Info struct {
 	// SigIgn and SigBlk are the hex masks from /proc/self/status as the
 	// worker found them at start.
 	SigIgn, SigBlk string
-	// USR1 counts the SIGUSR1 signals received.
-	USR1 int64
+	// USR1 and WINCH count the SIGUSR1 and SIGWINCH signals received.
+	USR1, WINCH int64
 	// Pings counts the WATCHDOG=1 messages sent.
 	Pings int64
 }
@@ -80,6 +81,8 @@ func Main(args []string) int {
 		return orphans(rest[0])
 	case "orphan":
 		idle()
+	case "orphan-storm":
+		return serve(inherited, orphanStorm, syscall.SIGTERM, syscall.SIGINT)
 	}
 	if run, ok := moreModes[mode]; ok {
 		return run(rest)
@@ -120,8 +123,9 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
 		return 1
 	}
-	var usr1 atomic.Int64
-	countUSR1(&usr1)
+	var usr1, winch atomic.Int64
+	count(&usr1, syscall.SIGUSR1)
+	count(&winch, syscall.SIGWINCH)
 	slot := os.Getenv("SHARDINIT_WORKER")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +134,7 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 	var pings atomic.Int64
 	mux.HandleFunc("/info", func(w http.ResponseWriter, r *http.Request) {
 		i := info
-		i.USR1, i.Pings = usr1.Load(), pings.Load()
+		i.USR1, i.WINCH, i.Pings = usr1.Load(), winch.Load(), pings.Load()
 		json.NewEncoder(w).Encode(i)
 	})
 	if moreRoutes != nil {
@@ -149,9 +153,10 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 // moreRoutes, when set by a mode, adds to the routes serve answers.
 var moreRoutes func(*http.ServeMux)
 
-func countUSR1(n *atomic.Int64) {
+// count adds one to n for every sig received.
+func count(n *atomic.Int64, sig os.Signal) {
 	ch := make(chan os.Signal, 16)
-	signal.Notify(ch, syscall.SIGUSR1)
+	signal.Notify(ch, sig)
 	go func() {
 		for range ch {
 			n.Add(1)

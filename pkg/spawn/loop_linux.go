@@ -90,9 +90,10 @@ type worker struct {
 
 // events are what wakes the loop besides its timers.
 type events struct {
-	signals <-chan os.Signal
-	notes   <-chan note
-	probes  <-chan chan struct{}
+	children <-chan os.Signal // SIGCHLD: the loop reaps on every wake
+	signals  <-chan os.Signal
+	notes    <-chan note
+	probes   <-chan chan struct{}
 }
 
 func newSupervisor(cfg Config, n *notifier) *supervisor {
@@ -123,6 +124,7 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 		}
 		timer.Reset(s.nextWake(now))
 		select {
+		case <-ev.children:
 		case sig := <-ev.signals:
 			s.onSignal(sig.(unix.Signal), time.Now())
 		case n := <-ev.notes:
@@ -238,10 +240,8 @@ func (s *supervisor) live() int {
 }
 
 func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
-	if sig != unix.SIGCHLD {
-		s.counters.Signals[SignalName(sig)]++
-		s.changed = true
-	}
+	s.counters.Signals[SignalName(sig)]++
+	s.changed = true
 	r := s.cfg.Signals.route(sig)
 	switch r.action {
 	case reap:

@@ -5,16 +5,20 @@ package spawn
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"syscall"
+
+	"github.com/shardinit/shardinit/internal/sigcatch"
 )
 
 // ExecStage does nothing where Run cannot start workers.
 func ExecStage() {}
 
-// Notify returns a channel that never delivers.
-func Notify() (<-chan os.Signal, func()) { return make(chan os.Signal), func() {} }
+// Signals are the channels Run reads signals from.
+type Signals = sigcatch.Set
+
+// Notify returns channels that never deliver.
+func Notify() (Signals, func()) { return sigcatch.Catch() }
 
 // Pool needs Linux: subreaper, Pdeathsig and wait4 semantics.
 type Pool struct{}
@@ -23,7 +27,7 @@ type Pool struct{}
 func New(Config) (*Pool, error) { return nil, ErrNotSupported }
 
 // Run fails where workers cannot be supervised.
-func (*Pool) Run(context.Context, <-chan os.Signal) (int, error) { return 0, ErrNotSupported }
+func (*Pool) Run(context.Context, Signals) (int, error) { return 0, ErrNotSupported }
 
 // Alive fails where workers cannot be supervised.
 func (*Pool) Alive(context.Context) error { return ErrNotSupported }

@@ -2,37 +2,26 @@ package spawn
 
 import (
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
+	"github.com/shardinit/shardinit/internal/sigcatch"
 	"golang.org/x/sys/unix"
 )
 
+// Signals are the channels Run reads signals from (see Notify).
+type Signals = sigcatch.Set
+
 // Notify registers every catchable signal, so that none of them can kill
 // shardinit (a PID 1 that dies takes every worker with it). Call it before
-// anything is spawned and hand the channel to Run.
+// anything is spawned and hand the result to Run. As PID 1 the registration
+// was made while the program started (see internal/sigcatch).
 //
 // SIGURG is left out: it is the Go runtime's preemption signal and arrives
 // all the time. Signals 32 and 33 belong to the C library's threads.
-func Notify() (signals <-chan os.Signal, stop func()) {
-	ch := make(chan os.Signal, 128)
-	signal.Notify(ch, catchable()...)
-	return ch, func() { signal.Stop(ch) }
-}
-
-func catchable() []os.Signal {
-	var sigs []os.Signal
-	for n := 1; n <= 64; n++ {
-		switch s := unix.Signal(n); {
-		case s == unix.SIGKILL || s == unix.SIGSTOP || s == unix.SIGURG, n == 32, n == 33:
-		default:
-			sigs = append(sigs, s)
-		}
-	}
-	return sigs
-}
+// SIGCHLD comes on a channel of its own, so that a storm of exiting
+// children never crowds out a signal that steers the pool.
+func Notify() (signals Signals, stop func()) { return sigcatch.Catch() }
 
 // sigrtmin is the first real-time signal that programs may use (glibc keeps
 // 32 and 33 for itself).

@@ -64,21 +64,6 @@ func TestParseSignalMap(t *testing.T) {
 	}
 }
 
-// Every catchable signal is caught, except the runtime's own SIGURG and the
-// C library's 32 and 33.
-func TestCatchable(t *testing.T) {
-	caught := map[unix.Signal]bool{}
-	for _, s := range catchable() {
-		caught[s.(unix.Signal)] = true
-	}
-	for n := unix.Signal(1); n <= 64; n++ {
-		want := n != unix.SIGKILL && n != unix.SIGSTOP && n != unix.SIGURG && n != 32 && n != 33
-		if caught[n] != want {
-			t.Errorf("signal %d caught = %v, want %v", n, caught[n], want)
-		}
-	}
-}
-
 func TestExitCodeAndDescribe(t *testing.T) {
 	// Wait statuses as the kernel encodes them: exit code in bits 8-15,
 	// terminating signal in bits 0-6, core flag 0x80.

@@ -3,7 +3,6 @@ package spawn
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"time"
 
@@ -41,7 +40,7 @@ func New(cfg Config) (*Pool, error) {
 //
 // signals must come from Notify, called before anything was spawned. Run
 // owns wait4 for the whole process: nothing else may wait for children.
-func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
+func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	notify, err := newNotifier(p.cfg.NotifyDir, p.cfg.Credential)
 	if err != nil {
 		return 0, err
@@ -67,7 +66,7 @@ func (p *Pool) Run(ctx context.Context, signals <-chan os.Signal) (int, error) {
 	for _, sl := range s.slots {
 		s.start(sl, now)
 	}
-	return s.loop(ctx, events{signals: signals, notes: notify.notes, probes: p.probes}), nil
+	return s.loop(ctx, events{children: signals.Child, signals: signals.Other, notes: notify.notes, probes: p.probes}), nil
 }
 
 // Alive asks the supervisor's loop to answer, which it does between any
