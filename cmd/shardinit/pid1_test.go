@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,5 +197,28 @@ func TestPID1ForwardsSignals(t *testing.T) {
 	}
 	if after := slotPIDs(t, port, 2); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("workers changed from %v to %v: a fault signal or SIGPIPE was forwarded", before, after)
+	}
+}
+
+// SIGPROF never reaches shardinit's code (the Go runtime keeps it for its
+// profiler), so it is not forwarded, and it harms nothing: workers that a
+// forwarded SIGPROF would kill (sleep) outlive it, and the SIGWINCH sent
+// after it is handled.
+func TestPID1SIGPROFNotForwarded(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in := startShardinit(t, start{pid1: true}, append(p.flag(), "--workers", "2", "--ready-on", "start", "--", "sleep", "1000")...)
+	p.waitCode("/readyz", http.StatusOK)
+	in.signal(syscall.SIGPROF)
+	in.signal(syscall.SIGWINCH)
+	eventually(t, 10*time.Second, "SIGWINCH counted", func() bool {
+		return value(p.metrics()["shardinit_signals_received_total"], "signal", "SIGWINCH") == 1
+	})
+	in.signal(syscall.SIGTERM)
+	if code := in.wait(15 * time.Second); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit code %d, want %d from workers stopped by SIGTERM", code, 128+int(syscall.SIGTERM))
+	}
+	if out := in.log.String(); strings.Contains(out, "SIGPROF") {
+		t.Errorf("SIGPROF reached a worker or shardinit's log:\n%s", out)
 	}
 }
