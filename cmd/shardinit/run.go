@@ -28,6 +28,7 @@ func runPool(c *cli.Context, command []string) error {
 	if err != nil {
 		return err
 	}
+	reserveThreads(log)
 	set, err := listen.Bind(p.specs, p.pool.Workers, p.sockets)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@
 //	orphans DIR     once per DIR: start 100 children, leave them, exit 3; later: serve
 //	orphan          block until the parent dies (Pdeathsig set by the spawner)
 //	orphan-storm    serve, and leave orphans that exit at once, thousands a second
+//	fork-bomb       serve, and start children until the kernel refuses one (EAGAIN)
 //
 // Every HTTP worker answers "/" with "SLOT PID\n" and "/info" with Info.
 package testworker
@@ -83,6 +84,8 @@ func Main(args []string) int {
 		idle()
 	case "orphan-storm":
 		return serve(inherited, orphanStorm, syscall.SIGTERM, syscall.SIGINT)
+	case "fork-bomb":
+		return serve(inherited, forkUntilFull, syscall.SIGTERM, syscall.SIGINT)
 	}
 	if run, ok := moreModes[mode]; ok {
 		return run(rest)

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// pidsMax is the pids limit around shardinit in the pids tests: room for
+// shardinit's threads, two workers' and a few of their children.
+const pidsMax = 60
+
+// With a pod's pids limit reached by a worker that forks until the kernel
+// refuses (EAGAIN), whatever wakes shardinit next must not kill it: it
+// needs no new OS thread after start-up. Each waker is tried in a pool of
+// its own, as PID 1 in a pids cgroup; every pool then stops on SIGTERM,
+// drains and exits with its workers' code.
+func TestPidsLimitKeepsPID1(t *testing.T) {
+	t.Parallel()
+	wakers := map[string]func(t *testing.T, in *instance, p probe){
+		"probes": func(t *testing.T, in *instance, p probe) {
+			var wg sync.WaitGroup
+			for i := range 64 {
+				path := []string{"/livez", "/readyz", "/status", "/metrics"}[i%4]
+				wg.Go(func() { p.code(path) })
+			}
+			wg.Wait()
+			if code, body := p.code("/livez"); code != http.StatusOK {
+				t.Errorf("/livez after 64 probes at once: %d %s", code, body)
+			}
+		},
+		"forwarded signal": func(t *testing.T, in *instance, p probe) {
+			in.signal(syscall.SIGUSR1)
+			eventually(t, 10*time.Second, "SIGUSR1 counted", func() bool {
+				return value(p.metrics()["shardinit_signals_received_total"], "signal", "SIGUSR1") == 1
+			})
+		},
+		"SIGTERM": func(*testing.T, *instance, probe) {},
+	}
+	for name, wake := range wakers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := pidsCgroup(t, pidsMax)
+			p := newProbe(t)
+			in, _ := startPool(t, start{pid1: true, launch: []string{"launch-in-cgroup", dir}}, 2, p.flag(), "fork-bomb")
+			eventually(t, 20*time.Second, fmt.Sprintf("the pids limit of %d reached", pidsMax), func() bool {
+				return pidsCurrent(t, dir) >= pidsMax
+			})
+			wake(t, in, p)
+			if in.exited() {
+				t.Fatalf("shardinit exited with %d after %s at the pids limit", in.wait(0), name)
+			}
+			in.signal(syscall.SIGTERM)
+			if code := in.wait(20 * time.Second); code != 0 {
+				t.Errorf("exit code %d after SIGTERM at the pids limit, want 0 (the workers')", code)
+			}
+			if log := in.log.String(); strings.Contains(log, "fatal error") {
+				t.Errorf("the Go runtime failed:\n%s", log)
+			}
+		})
+	}
+}
+
+// pidsCgroup makes a pids cgroup of at most max tasks (v1 where the
+// machine mounts it, else v2), removed when the test ends.
+func pidsCgroup(t *testing.T, max int) string {
+	t.Helper()
+	root := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(root); err != nil {
+		root = "/sys/fs/cgroup" // v2: the root's children may have the pids controller
+	}
+	dir := filepath.Join(root, fmt.Sprintf("shardinit-test-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-")))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot make a pids cgroup here: %v", err)
+	}
+	t.Cleanup(func() {
+		eventually(t, 10*time.Second, "the pids cgroup to empty", func() bool { return pidsCurrent(t, dir) == 0 })
+		os.Remove(dir)
+	})
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0o644); err != nil {
+		t.Skipf("no pids controller here: %v", err)
+	}
+	return dir
+}
+
+func pidsCurrent(t *testing.T, dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "pids.current"))
+	if err != nil {
+		t.Fatalf("read pids.current: %v", err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
