@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shardinit/shardinit/internal/procstat"
 )
 
 // pidsMax is the pids limit around shardinit in the pids tests: room for
@@ -97,4 +99,57 @@ func pidsCurrent(t *testing.T, dir string) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return n
+}
+
+// A worker that cannot be forked (EAGAIN) is a failed start: it backs off
+// and spends the slot's restart budget like a crash, and once that is gone
+// the pool stops with exit 1. shardinit itself never fails.
+func TestForkRefusedIsFailedStart(t *testing.T) {
+	t.Parallel()
+	dir := pidsCgroup(t, pidsMax)
+	p := newProbe(t)
+	in, _ := startPool(t, start{pid1: true, launch: []string{"launch-in-cgroup", dir}}, 2,
+		append(p.flag(), "--max-restarts", "2"), "fork-bomb")
+	eventually(t, 20*time.Second, fmt.Sprintf("the pids limit of %d reached", pidsMax), func() bool {
+		return pidsCurrent(t, dir) >= pidsMax
+	})
+	// Far below what is in use: no fork in the cgroup succeeds from now on.
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte("10"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	victim := childWith(t, in.cmd.Process.Pid, "fork-bomb")
+	syscall.Kill(victim, syscall.SIGKILL)
+	if code := in.wait(30 * time.Second); code != 1 {
+		t.Errorf("exit code %d, want 1 once the slot's budget is spent", code)
+	}
+	log := in.log.String()
+	for _, want := range []string{"resource temporarily unavailable", "restart backs off", "crash loop: giving up"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log has no %q", want)
+		}
+	}
+	if strings.Contains(log, "fatal error") {
+		t.Errorf("the Go runtime failed")
+	}
+}
+
+// childWith is the host PID of a child of parent whose command line holds
+// token.
+func childWith(t *testing.T, parent int, token string) int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		b, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		s, _ := procstat.Parse(b)
+		if ppid, err := s.PPID(); err == nil && ppid == parent && strings.Contains(string(cmdline), token) {
+			return pid
+		}
+	}
+	t.Fatalf("no child of %d runs %q", parent, token)
+	return 0
 }
