@@ -86,6 +86,15 @@
 // in the system calls that read /proc and the sockets' queues, each of which
 // may hold an OS thread.
 //
+// # Threads and the pids limit
+//
+// A Go runtime that cannot start an OS thread dies, and a pod's pids limit
+// is shared with the workers. shardinit therefore runs its own code with
+// GOMAXPROCS at most 2 and, before it binds, makes twice the threads it can
+// ever need at once (see threadsNeeded), which the runtime keeps and reuses:
+// once a worker has used up the limit, probes, signals and the stop still
+// work. A worker the kernel refuses to fork is a failed start.
+//
 // # Waiting for the health port
 //
 // With hostNetwork, a replacement pod on the same node shares the listeners
