@@ -68,7 +68,8 @@
 // HEALTHCHECK). /status shows shardinit's PID and start time, the phase,
 // readiness, min-ready and the restart signal; per slot its state, the
 // worker's PID, generation, restarts, uptime, last exit and last STATUS=
-// text (whatever the worker sent), the PIDs of a successor, of retiring
+// text (whatever the worker sent: shardinit status shows its control
+// characters as escapes, \x1b for ESC), the PIDs of a successor, of retiring
 // workers and of leftovers; per listener its name, bound address and each
 // shard's queue length and capacity. It never shows the command, its
 // arguments or any environment. /metrics shows counts, the version, and

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/urfave/cli/v2"
@@ -78,7 +80,7 @@ func getStatus(hostport string) (health.Report, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return r, fmt.Errorf("status: GET http://%s/status: %s", hostport, resp.Status)
+		return r, fmt.Errorf("status: GET http://%s/status: %s", hostport, visible(resp.Status))
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return r, fmt.Errorf("status: GET http://%s/status: %w", hostport, err)
@@ -97,12 +99,12 @@ func printStatus(w io.Writer, r health.Report) {
 			readySlots++
 		}
 	}
-	fmt.Fprintf(w, "%s, %s: %d of %d slots ready, %d needed\n\n", r.Phase, ready, readySlots, len(r.Slots), r.MinReady)
+	fmt.Fprintf(w, "%s, %s: %d of %d slots ready, %d needed\n\n", visible(r.Phase), ready, readySlots, len(r.Slots), r.MinReady)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLOT\tSTATE\tPID\tGEN\tRESTARTS\tUPTIME\tLAST EXIT\tSTATUS")
 	for _, sl := range r.Slots {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", sl.Slot, sl.State, pidText(sl), sl.Generation, sl.Restarts,
-			uptimeText(sl), orDash(sl.LastExit), orDash(sl.Status))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", sl.Slot, visible(sl.State), pidText(sl), sl.Generation, sl.Restarts,
+			uptimeText(sl), orDash(visible(sl.LastExit)), orDash(visible(sl.Status)))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -110,14 +112,14 @@ func printStatus(w io.Writer, r health.Report) {
 	fmt.Fprintln(tw, "LISTENER\tADDRESS\tSHARD\tQUEUED\tCAPACITY")
 	for _, l := range r.Listeners {
 		if len(l.Shards) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\n", l.Name, l.Address)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\n", visible(l.Name), visible(l.Address))
 		}
 		for _, sh := range l.Shards {
 			shard := fmt.Sprint(sh.Shard)
 			if l.Shared {
 				shard = "shared"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", l.Name, l.Address, shard, sh.Queued, sh.Capacity)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", visible(l.Name), visible(l.Address), shard, sh.Queued, sh.Capacity)
 		}
 	}
 	tw.Flush()
@@ -140,6 +142,31 @@ func uptimeText(sl health.SlotReport) string {
 	}
 	return (time.Duration(sl.Uptime) * time.Second).Round(time.Second).String()
 }
+
+// visible shows the control characters and other unprintable runes of s
+// as Go escapes (\x1b, \a, \u009b), and invalid UTF-8 as U+FFFD. A
+// worker's STATUS= text is whatever bytes it sent, and a terminal obeys
+// escapes: ESC ]0;… BEL retitles it, ESC [2J clears it. Every other string
+// of /status goes through here too: whatever holds --health-addr wrote it.
+func visible(s string) string {
+	if strings.IndexFunc(s, unprintable) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unprintable(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// unprintable is a rune a terminal may act on instead of showing: C0, DEL,
+// C1, and what else strconv would escape (bidi overrides, line separators).
+func unprintable(r rune) bool { return !strconv.IsPrint(r) }
 
 func orDash(s string) string {
 	if s == "" {

@@ -18,6 +18,8 @@
 //	orphan-storm    serve, and leave orphans that exit at once, thousands a second
 //	fork-bomb       serve, and start children until the kernel refuses one (EAGAIN)
 //
+// and the moreModes (isolation.go) and cleanModes (clean.go).
+//
 // Every HTTP worker answers "/" with "SLOT PID\n" and "/info" with Info.
 package testworker
 
@@ -87,8 +89,10 @@ func Main(args []string) int {
 	case "fork-bomb":
 		return serve(inherited, forkUntilFull, syscall.SIGTERM, syscall.SIGINT)
 	}
-	if run, ok := moreModes[mode]; ok {
-		return run(rest)
+	for _, modes := range []map[string]func([]string) int{moreModes, cleanModes} {
+		if run, ok := modes[mode]; ok {
+			return run(rest)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "testworker: unknown mode %q\n", mode)
 	return 2
