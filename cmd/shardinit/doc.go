@@ -9,7 +9,10 @@
 // shardinit binds the listeners itself, starts N copies of the command
 // (workers) that inherit the sockets as fds 3, 4, … with the systemd and
 // einhorn variables, and then stays out of the data path: it supervises,
-// reaps, forwards signals and stops the pool gracefully.
+// reaps, forwards signals and stops the pool gracefully. A worker inherits
+// fds 0–2 and its sockets, nothing else: any fd shardinit itself was
+// started with open across exec is marked close-on-exec at start (and
+// logged), since shardinit takes no socket by LISTEN_FDS itself.
 //
 // # Settings
 //

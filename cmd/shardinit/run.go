@@ -23,11 +23,15 @@ func runPool(c *cli.Context, command []string) error {
 	// neither kill us nor be lost.
 	signals, stopSignals := spawn.Notify()
 	defer stopSignals()
+	// Before any child exists, too: nothing shardinit inherited by chance
+	// reaches a worker.
+	inherited, inheritErr := closeInheritedOnExec()
 
 	p, log, err := preparePlan(c, command)
 	if err != nil {
 		return err
 	}
+	logInherited(log, inherited, inheritErr)
 	reserveThreads(log)
 	set, err := listen.Bind(p.specs, p.pool.Workers, p.sockets)
 	if err != nil {
@@ -102,6 +106,15 @@ func preparePlan(c *cli.Context, command []string) (plan, *slog.Logger, error) {
 	p.registry = prometheus.NewRegistry()
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p, log, nil
+}
+
+func logInherited(log *slog.Logger, fds []int, err error) {
+	if err != nil {
+		log.Warn("workers may inherit fds shardinit was started with", "err", err)
+	}
+	if len(fds) > 0 {
+		log.Info("fds inherited without close-on-exec are kept from the workers", "fds", fmt.Sprint(fds))
+	}
 }
 
 func newLogger(p plan) *slog.Logger {
