@@ -14,6 +14,23 @@
 // started with open across exec is marked close-on-exec at start (and
 // logged), since shardinit takes no socket by LISTEN_FDS itself.
 //
+// # What a worker receives
+//
+//	fds 3, 4, …                       its listeners, in --listen order
+//	LISTEN_FDS LISTEN_PID LISTEN_FDNAMES  the systemd protocol; LISTEN_PID is the worker's own
+//	EINHORN_FD_COUNT EINHORN_FD_0 …   the same fds, for einhorn-style servers
+//	SHARDINIT_SLOT                    its slot, 0-based
+//	SHARDINIT_SLOTS                   the number of slots
+//	NOTIFY_SOCKET                     a socket of its own for sd_notify (READY=1, STATUS=…)
+//	WATCHDOG_USEC WATCHDOG_PID        with --watchdog
+//	GOMAXPROCS                        its share of the CPU limit, unless already set
+//
+// None of these is the mirror of a flag. The count used to be
+// SHARDINIT_WORKERS, the --workers mirror, and a shardinit run as a worker
+// took its parent's count for its own; now, with nothing of its own set, it
+// sizes itself by its CPUs. Nor does a worker see shardinit's own SHARDINIT_*
+// settings.
+//
 // # Settings
 //
 // Every flag has an environment mirror and a key of the same name in the

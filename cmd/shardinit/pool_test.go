@@ -137,16 +137,18 @@ func TestWorkerContract(t *testing.T) {
 	want := map[string]string{
 		"LISTEN_PID": strconv.Itoa(info.PID), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "web:admin",
 		"EINHORN_FD_COUNT": "2", "EINHORN_FD_0": "3", "EINHORN_FD_1": "4",
-		"SHARDINIT_WORKERS": "2", "GOMAXPROCS": strconv.Itoa(cpus.WorkerGOMAXPROCS(2)),
-		"SHARDINIT_LOG_LEVEL": "",
+		"SHARDINIT_SLOTS": "2", "GOMAXPROCS": strconv.Itoa(cpus.WorkerGOMAXPROCS(2)),
+		// Not the --workers mirror, nor shardinit's own settings: a
+		// shardinit run as a worker must start clean.
+		"SHARDINIT_WORKERS": "", "SHARDINIT_LOG_LEVEL": "",
 	}
 	for k, v := range want {
 		if got := info.Env[k]; got != v {
 			t.Errorf("worker env %s=%q, want %q", k, got, v)
 		}
 	}
-	if s := info.Env["SHARDINIT_WORKER"]; s != "0" && s != "1" {
-		t.Errorf("SHARDINIT_WORKER=%q, want 0 or 1", s)
+	if s := info.Env["SHARDINIT_SLOT"]; s != "0" && s != "1" {
+		t.Errorf("SHARDINIT_SLOT=%q, want 0 or 1", s)
 	}
 	if info.PGID != info.PID {
 		t.Errorf("worker pgid %d, want its own pid %d", info.PGID, info.PID)

@@ -21,10 +21,10 @@ import (
 )
 
 func main() {
-	slot, workers := os.Getenv("SHARDINIT_WORKER"), os.Getenv("SHARDINIT_WORKERS")
+	slot, slots := os.Getenv("SHARDINIT_SLOT"), os.Getenv("SHARDINIT_SLOTS")
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "hello from worker %s of %s (pid %d)\n", slot, workers, os.Getpid())
+			fmt.Fprintf(w, "hello from worker %s of %s (pid %d)\n", slot, slots, os.Getpid())
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -133,7 +133,7 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 	var usr1, winch atomic.Int64
 	count(&usr1, syscall.SIGUSR1)
 	count(&winch, syscall.SIGWINCH)
-	slot := os.Getenv("SHARDINIT_WORKER")
+	slot := os.Getenv("SHARDINIT_SLOT")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
@@ -181,7 +181,7 @@ func idle() {
 
 // sdkServe is a worker written the way the README tells users to.
 func sdkServe() int {
-	slot := os.Getenv("SHARDINIT_WORKER")
+	slot := os.Getenv("SHARDINIT_SLOT")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
 	})}

@@ -12,7 +12,10 @@ var ownedVars = []string{
 	"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=",
 	"EINHORN_FD_", // EINHORN_FD_COUNT and EINHORN_FD_<i>
 	"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-	"SHARDINIT_WORKER=", "SHARDINIT_WORKERS=",
+	// Named for the worker contract alone: were the count SHARDINIT_WORKERS,
+	// the --workers flag's mirror, a shardinit run as a worker would take
+	// its parent's count for its own.
+	"SHARDINIT_SLOT=", "SHARDINIT_SLOTS=",
 }
 
 func owned(kv string) bool {
@@ -24,9 +27,10 @@ func owned(kv string) bool {
 	return false
 }
 
-// workerEnv is the environment of the worker in slot. LISTEN_PID is added
-// later by the exec stage, which alone knows the worker's PID.
-func workerEnv(base []string, slot, workers int, names []string, gomaxprocs int) []string {
+// workerEnv is the environment of the worker in slot, one of slots.
+// LISTEN_PID is added later by the exec stage, which alone knows the
+// worker's PID.
+func workerEnv(base []string, slot, slots int, names []string, gomaxprocs int) []string {
 	env := make([]string, 0, len(base)+8+len(names))
 	hasGOMAXPROCS := false
 	for _, kv := range base {
@@ -46,8 +50,8 @@ func workerEnv(base []string, slot, workers int, names []string, gomaxprocs int)
 		}
 	}
 	env = append(env,
-		"SHARDINIT_WORKER="+strconv.Itoa(slot),
-		"SHARDINIT_WORKERS="+strconv.Itoa(workers))
+		"SHARDINIT_SLOT="+strconv.Itoa(slot),
+		"SHARDINIT_SLOTS="+strconv.Itoa(slots))
 	if gomaxprocs > 0 && !hasGOMAXPROCS {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 	}

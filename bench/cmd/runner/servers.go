@@ -131,7 +131,7 @@ func goReuseport(name string, rounds, n int) launch {
 			p, err := startProc(fmt.Sprintf("%s[%d]", name, i),
 				[]string{cfg.cpu, "-rounds", strconv.Itoa(rounds), "-reuseport", s.addr()},
 				slices.Concat(env, []string{"NOTIFY_SOCKET=" + s.notify.path, "GOMAXPROCS=" + strconv.Itoa(gomaxprocs(n)),
-					"SHARDINIT_WORKER=" + strconv.Itoa(i), "SHARDINIT_WORKERS=" + strconv.Itoa(n)})...)
+					"SHARDINIT_SLOT=" + strconv.Itoa(i), "SHARDINIT_SLOTS=" + strconv.Itoa(n)})...)
 			if err != nil {
 				s.stop()
 				return nil, err

@@ -37,7 +37,7 @@ func main() {
 	grace := flag.Duration("grace", 5*time.Second, "drain time on SIGTERM")
 	flag.Parse()
 
-	slot, workers := os.Getenv("SHARDINIT_WORKER"), os.Getenv("SHARDINIT_WORKERS")
+	slot, workers := os.Getenv("SHARDINIT_SLOT"), os.Getenv("SHARDINIT_SLOTS")
 	if slot == "" {
 		slot, workers = "0", "1"
 	}

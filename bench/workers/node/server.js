@@ -14,8 +14,8 @@ const cluster = require('cluster');
 
 const rounds = parseInt(process.env.BENCH_ROUNDS || '800', 10);
 const [mode, port, count] = process.argv.slice(2);
-const slot = process.env.SHARDINIT_WORKER || (cluster.isWorker ? String(cluster.worker.id - 1) : '0');
-const workers = process.env.SHARDINIT_WORKERS || count || '1';
+const slot = process.env.SHARDINIT_SLOT || (cluster.isWorker ? String(cluster.worker.id - 1) : '0');
+const workers = process.env.SHARDINIT_SLOTS || count || '1';
 
 function handler(req, res) {
   let h = Buffer.from(req.url);

@@ -10,8 +10,8 @@ import hashlib
 import os
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3000"))
-SLOT = os.environ.get("SHARDINIT_WORKER", "0")
-WORKERS = os.environ.get("SHARDINIT_WORKERS", "1")
+SLOT = os.environ.get("SHARDINIT_SLOT", "0")
+WORKERS = os.environ.get("SHARDINIT_SLOTS", "1")
 
 
 def app(environ, start_response):
