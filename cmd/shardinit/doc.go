@@ -55,7 +55,8 @@
 //	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
 //	--max-restarts N          SHARDINIT_MAX_RESTARTS    per slot within the window (default 5; 0: unlimited)
 //	--restart-window DURATION SHARDINIT_RESTART_WINDOW  (default 1m)
-//	--preload                 SHARDINIT_PRELOAD         LD_PRELOAD shim: programs that bind get their shard
+//	--preload                 SHARDINIT_PRELOAD         LD_PRELOAD shim: programs that bind get their shard;
+//	                                                    refused for a static program (no ELF interpreter)
 //	--user U[:G]              SHARDINIT_USER            run the workers as this user and group (no supplementary groups)
 //	--signal-map MAP          SHARDINIT_SIGNAL_MAP      e.g. HUP=restart,QUIT=forward:TERM,WINCH=ignore
 //	--success-exit-codes C    SHARDINIT_SUCCESS_EXIT_CODES  exit codes that count as clean (e.g. 143)

@@ -120,6 +120,9 @@ func (p *plan) checkProcesses(cfg Config) error {
 		return err
 	}
 	if cfg.Preload {
+		if err := preloadable(p.pool.Command); err != nil {
+			return err
+		}
 		if p.pool.Preload = preload.Library(); p.pool.Preload == nil {
 			return fmt.Errorf("preload: %w", preload.ErrMissing)
 		}
