@@ -31,7 +31,6 @@ func runPool(c *cli.Context, command []string) error {
 	if err != nil {
 		return err
 	}
-	logInherited(log, inherited, inheritErr)
 	reserveThreads(log)
 	set, err := listen.Bind(p.specs, p.pool.Workers, p.sockets)
 	if err != nil {
@@ -64,6 +63,8 @@ func runPool(c *cli.Context, command []string) error {
 	defer stopHealth()
 
 	logStart(log, p, set)
+	// Only now: input that stops shardinit before it starts is one line.
+	logInherited(log, inherited, inheritErr)
 	// --health-wait means another pod shares these ports on the node: what it
 	// gets of our queued connections when we stop is the kernel's choice.
 	if p.healthWait > 0 && migrateReqOff() {
