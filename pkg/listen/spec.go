@@ -84,6 +84,18 @@ func ParseSpec(value string) (Spec, error) {
 	return Spec{Name: name, Network: network, Address: rest}, nil
 }
 
+// ParseTCP reads host:port, where host is an IP address, localhost or
+// empty (every address), as a "tcp" Spec without a name, and never asks a
+// resolver. Its errors are the detail alone, for callers that name the
+// setting themselves (the health address).
+func ParseTCP(hostport string) (Spec, error) {
+	addr, err := checkTCP("tcp", hostport)
+	if err != nil {
+		return Spec{}, err
+	}
+	return Spec{Network: "tcp", Address: addr}, nil
+}
+
 // splitName takes NAME off `NAME=ADDR`. A '=' that comes after a ':' or '/'
 // belongs to the address (a unix path may contain one).
 func splitName(value string) (name, addr string) {
