@@ -89,8 +89,10 @@ func remappable(sig unix.Signal) error {
 	switch {
 	case sig == unix.SIGKILL || sig == unix.SIGSTOP:
 		return fmt.Errorf("%s cannot be caught", SignalName(sig))
-	case sig == unix.SIGURG || sig == 32 || sig == 33:
-		return fmt.Errorf("%s belongs to the runtime", SignalName(sig))
+	case reservedBy(sig) != "":
+		return fmt.Errorf("%s %s", FormatSignal(sig), reservedBy(sig))
+	case sig == unix.SIGCHLD:
+		return fmt.Errorf("SIGCHLD is never remapped (it drives reaping)")
 	case fixed[sig] != Route{}:
 		return fmt.Errorf("%s is never remapped (shardinit's own pipes and faults raise it)", SignalName(sig))
 	}
@@ -102,6 +104,9 @@ func parseRoute(s string) (Route, error) {
 		sig, err := ParseSignal(as)
 		if err != nil {
 			return Route{}, err
+		}
+		if owner := reservedBy(sig); owner != "" {
+			return Route{}, fmt.Errorf("%s %s", FormatSignal(sig), owner)
 		}
 		return Route{action: forward, As: sig}, nil
 	}
@@ -132,14 +137,15 @@ func (m SignalMap) RestartSignal() unix.Signal {
 	return found
 }
 
-// String lists the map as --signal-map takes it.
+// String lists the map as --signal-map takes it (ParseSignalMap reads it
+// back).
 func (m SignalMap) String() string {
 	var parts []string
 	for sig, r := range m {
 		if fixed[sig] != (Route{}) {
 			continue
 		}
-		name := strings.TrimPrefix(SignalName(sig), "SIG")
+		name := strings.TrimPrefix(FormatSignal(sig), "SIG")
 		act := ""
 		for n, a := range actionNames {
 			if a == r.action {
@@ -147,7 +153,7 @@ func (m SignalMap) String() string {
 			}
 		}
 		if r.As != 0 {
-			act += ":" + strings.TrimPrefix(SignalName(r.As), "SIG")
+			act += ":" + strings.TrimPrefix(FormatSignal(r.As), "SIG")
 		}
 		parts = append(parts, name+"="+act)
 	}
