@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,21 +56,54 @@ func (p *plan) checkListen(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := checkClashes(specs); err != nil {
+		return err
+	}
 	mode, err := listen.ParseMode(cfg.Sockets)
 	if err != nil {
 		return err
 	}
-	switch {
-	case cfg.Backlog < 0:
-		return fmt.Errorf("backlog %d: must not be negative", cfg.Backlog)
-	case cfg.FastOpen < 0:
-		return fmt.Errorf("fastopen %d: must not be negative", cfg.FastOpen)
-	case cfg.DeferAccept < 0:
-		return fmt.Errorf("defer-accept %s: must not be negative", time.Duration(cfg.DeferAccept))
+	if err := checkSocketOptions(cfg); err != nil {
+		return err
 	}
 	p.specs = specs
 	p.sockets = listen.Options{Mode: mode, Backlog: cfg.Backlog, DeferAccept: time.Duration(cfg.DeferAccept),
 		FastOpen: cfg.FastOpen, BindToDevice: cfg.BindToDevice}
+	return nil
+}
+
+// checkClashes refuses two listeners on one port (see listen.Clash).
+func checkClashes(specs []listen.Spec) error {
+	for i, a := range specs {
+		for _, b := range specs[i+1:] {
+			if err := listen.Clash(a, b); err != nil {
+				return fmt.Errorf("listen %s and %s: %w", a, b, err)
+			}
+		}
+	}
+	return nil
+}
+
+// maxCInt is the most the kernel takes for a setting it reads as a C int:
+// above it, listen(2) and setsockopt(2) would get the value truncated
+// (a backlog of 2³² became a queue of 0).
+const maxCInt = math.MaxInt32
+
+func checkSocketOptions(cfg Config) error {
+	switch {
+	case cfg.Backlog < 0:
+		return fmt.Errorf("backlog %d: must not be negative", cfg.Backlog)
+	case cfg.Backlog > maxCInt:
+		return fmt.Errorf("backlog %d: more than the kernel takes (at most %d)", cfg.Backlog, maxCInt)
+	case cfg.FastOpen < 0:
+		return fmt.Errorf("fastopen %d: must not be negative", cfg.FastOpen)
+	case cfg.FastOpen > maxCInt:
+		return fmt.Errorf("fastopen %d: more than the kernel takes (at most %d)", cfg.FastOpen, maxCInt)
+	case cfg.DeferAccept < 0:
+		return fmt.Errorf("defer-accept %s: must not be negative", time.Duration(cfg.DeferAccept))
+	case time.Duration(cfg.DeferAccept) > maxCInt*time.Second:
+		return fmt.Errorf("defer-accept %s: more than the kernel takes (at most %ds)", time.Duration(cfg.DeferAccept), maxCInt)
+	}
 	return nil
 }
 
@@ -81,9 +116,9 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 	case cfg.MaxWorkers > 0 && cfg.MaxWorkers < cfg.Workers:
 		return fmt.Errorf("max-workers %d: fewer than the %d workers", cfg.MaxWorkers, cfg.Workers)
 	}
-	sig, err := spawn.ParseSignal(cfg.StopSignal)
+	sig, err := parseStopSignal(cfg.StopSignal)
 	if err != nil {
-		return fmt.Errorf("stop-signal: %w", err)
+		return err
 	}
 	policy, err := spawn.ParsePolicy(cfg.Restart)
 	if err != nil {
@@ -110,6 +145,17 @@ func (p *plan) checkPool(cfg Config, command []string) error {
 		Env: workerBaseEnv(),
 	}
 	return nil
+}
+
+func parseStopSignal(s string) (syscall.Signal, error) {
+	sig, err := spawn.ParseSignal(s)
+	if err != nil {
+		return 0, fmt.Errorf("stop-signal: %w", err)
+	}
+	if err := spawn.CheckStopSignal(sig); err != nil {
+		return 0, fmt.Errorf("stop-signal %s: %w", spawn.FormatSignal(sig), err)
+	}
+	return sig, nil
 }
 
 // checkProcesses reads how the workers are run: user, preload, signals,
@@ -201,8 +247,38 @@ func (p *plan) checkHealth(cfg Config) error {
 	if cfg.HealthWait < 0 {
 		return fmt.Errorf("health-wait %s: must not be negative", time.Duration(cfg.HealthWait))
 	}
-	p.healthAddr, p.healthWait = cfg.HealthAddr, time.Duration(cfg.HealthWait)
+	addr, err := healthAddr(cfg.HealthAddr, p.specs)
+	if err != nil {
+		return err
+	}
+	p.healthAddr, p.healthWait = addr, time.Duration(cfg.HealthWait)
 	return nil
+}
+
+// healthAddr checks the health address as --listen is checked (an IP
+// address, localhost or none, and never a resolver), so that a bad one
+// stops shardinit before anything is bound, and refuses one on a
+// listener's port.
+func healthAddr(addr string, listeners []listen.Spec) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	if scheme, _, ok := strings.Cut(addr, "://"); ok {
+		if scheme == "unix" {
+			return "", fmt.Errorf("health-addr %q: unix sockets are not supported for the health address (want host:port or :port)", addr)
+		}
+		return "", fmt.Errorf("health-addr %q: scheme %q is not supported (want host:port or :port)", addr, scheme)
+	}
+	s, err := listen.ParseTCP(addr)
+	if err != nil {
+		return "", fmt.Errorf("health-addr %q: %w", addr, err)
+	}
+	for _, l := range listeners {
+		if err := listen.Clash(s, l); err != nil {
+			return "", fmt.Errorf("health-addr %s and listen %s: %w", addr, l, err)
+		}
+	}
+	return s.Address, nil
 }
 
 func (p *plan) checkLog(cfg Config) error {
