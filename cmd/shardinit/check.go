@@ -19,6 +19,9 @@ func checkCommand(command []string) *cli.Command {
 		Flags:        flags(),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
+			if err := mistypedCommand(c); err != nil {
+				return err
+			}
 			cfg, err := resolveConfig(c)
 			if err != nil {
 				return err

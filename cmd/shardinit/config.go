@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
-	"strings"
+	"math"
+	"strconv"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Config is every setting of a run. The YAML keys are the flag names.
@@ -78,30 +75,6 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-var (
-	unknownField = regexp.MustCompile(`unknown field "([^"]*)"`)
-	wrongType    = regexp.MustCompile(`cannot unmarshal (\w+) into Go struct field Config\.(\S+) of type (\S+)`)
-)
-
-// loadFile reads a YAML file over cfg. Unknown keys are errors: a typo must
-// not silently leave a default in place.
-func loadFile(path string, cfg *Config) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return usagef("config %s: %w", path, err)
-	}
-	if err := yaml.UnmarshalStrict(data, cfg); err != nil {
-		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-			return usagef("config %s: unknown key %q", path, m[1])
-		}
-		if m := wrongType.FindStringSubmatch(err.Error()); m != nil {
-			return usagef("config %s: key %q: want %s, not %s", path, m[2], yamlType(m[3]), m[1])
-		}
-		return usagef("config %s: %s", path, strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
-	}
-	return nil
-}
-
 // Duration reads "10s" or "1m30s" from YAML (and a bare number as seconds).
 type Duration time.Duration
 
@@ -112,7 +85,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		if json.Unmarshal(b, &secs) != nil {
 			return errors.New(`duration must be a string such as "10s" or a number of seconds`)
 		}
-		*d = Duration(secs * float64(time.Second))
+		ns := secs * float64(time.Second)
+		if !(ns > math.MinInt64 && ns < math.MaxInt64) { // the float's bounds: -2⁶³ and 2⁶³
+			return fmt.Errorf("%s seconds is out of range (a duration is at most about 292 years)", strconv.FormatFloat(secs, 'g', -1, 64))
+		}
+		*d = Duration(ns)
 		return nil
 	}
 	v, err := time.ParseDuration(s)
@@ -131,9 +108,15 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 func yamlType(goType string) string {
 	switch goType {
 	case "int":
-		return "a number"
+		return "a whole number"
+	case "[]int":
+		return "a list of whole numbers"
+	case "string":
+		return "a string"
 	case "[]string":
 		return "a list of strings"
+	case "bool":
+		return "true or false"
 	}
 	return goType
 }

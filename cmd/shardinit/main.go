@@ -22,14 +22,21 @@ func main() {
 	os.Exit(exitCode(run(context.Background(), os.Args), os.Stderr))
 }
 
-// run is shardinit with its arguments. Everything after the first "--" is
-// the worker command, never a flag or a subcommand of shardinit's.
+// run is shardinit with its arguments.
 func run(ctx context.Context, args []string) error {
+	app, own := appFor(args)
+	return app.RunContext(ctx, own)
+}
+
+// appFor is the app for args and the arguments it parses. Everything after
+// the first "--" is the worker command, never a flag or a subcommand of
+// shardinit's.
+func appFor(args []string) (*cli.App, []string) {
 	own, command := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
 		own, command = args[:i], args[i+1:]
 	}
-	return newApp(command).RunContext(ctx, own)
+	return newApp(command), own
 }
 
 func newApp(command []string) *cli.App {
@@ -40,6 +47,9 @@ func newApp(command []string) *cli.App {
 		Version:   version,
 		Flags:     flags(),
 		Action: func(c *cli.Context) error {
+			if err := mistypedCommand(c); err != nil {
+				return err
+			}
 			return runPool(c, append(c.Args().Slice(), command...))
 		},
 		Commands:        []*cli.Command{checkCommand(command), statusCommand, restartCommand, signalCommand, versionCommand},
@@ -54,7 +64,8 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 }
 
 // exitCode maps run's error to the process exit code and prints it as one
-// line: 2 for bad input, the code an ExitError carries, 1 otherwise.
+// line, its control characters as escapes: 2 for bad input, the code an
+// ExitError carries, 1 otherwise.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -71,7 +82,8 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &usage):
 		code = 2
 	}
-	fmt.Fprintf(stderr, "shardinit: %v\n", err)
+	// One line, whatever the error quotes: an argument, a file, a worker.
+	fmt.Fprintf(stderr, "shardinit: %s\n", visible(err.Error()))
 	return code
 }
 

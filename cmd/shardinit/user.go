@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -46,7 +47,7 @@ func lookupUser(name string) (uid, gid uint32, err error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return 0, 0, fmt.Errorf("user %q: %v", name, err)
+		return 0, 0, lookupError("user", name, err)
 	}
 	n, _ := strconv.ParseUint(u.Uid, 10, 32)
 	g, _ := strconv.ParseUint(u.Gid, 10, 32)
@@ -59,8 +60,19 @@ func lookupGroup(name string) (uint32, error) {
 	}
 	g, err := user.LookupGroup(name)
 	if err != nil {
-		return 0, fmt.Errorf("group %q: %v", name, err)
+		return 0, lookupError("group", name, err)
 	}
 	n, _ := strconv.ParseUint(g.Gid, 10, 32)
 	return uint32(n), nil
+}
+
+// lookupError says that a user or group is unknown, with its name quoted:
+// os/user's own errors repeat the name as it is, newlines and all.
+func lookupError(what, name string, err error) error {
+	var noUser user.UnknownUserError
+	var noGroup user.UnknownGroupError
+	if errors.As(err, &noUser) || errors.As(err, &noGroup) {
+		return fmt.Errorf("%s %q: no such %s", what, name, what)
+	}
+	return fmt.Errorf("%s %q: %s", what, name, strings.Join(strings.Fields(err.Error()), " "))
 }
