@@ -28,6 +28,15 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(typo, []byte("workers: 2\nwrokers: 3\n"), 0o644)
 	badType := filepath.Join(dir, "type.yaml")
 	os.WriteFile(badType, []byte("workers: many\n"), 0o644)
+	dup := filepath.Join(dir, "dup.yaml")
+	os.WriteFile(dup, []byte("workers: 2\nworkers: 3\n"), 0o644)
+	wrongCase := filepath.Join(dir, "case.yaml")
+	os.WriteFile(wrongCase, []byte("Workers: 2\n"), 0o644)
+	huge := filepath.Join(dir, "huge.yaml")
+	os.WriteFile(huge, []byte("stop-timeout: 1e10\n"), 0o644)
+	host, _ := os.Hostname() // in /etc/hosts here: were it looked up, it would bind
+	p, q, r := freePort(t), freePort(t), freePort(t)
+	sock := filepath.Join(dir, "s.sock")
 	cmd := worker("http")
 	cases := []struct {
 		name string
@@ -53,23 +62,96 @@ func TestBadInput(t *testing.T) {
 		{"negative health-wait", []string{"--health-wait", "-1s"}, nil, 2, "health-wait -1s: must not be negative"},
 		{"negative drain-delay", []string{"--drain-delay", "-1s"}, nil, 2, "drain-delay -1s: must not be negative"},
 		{"zero stop-timeout", []string{"--stop-timeout", "0s"}, nil, 2, "stop-timeout 0s: must be positive"},
+		{"health-addr no port", []string{"--health-addr", "bogus"}, nil, 2, `health-addr "bogus": missing port`},
+		{"health-addr port range", []string{"--health-addr", "127.0.0.1:99999"}, nil, 2, `health-addr "127.0.0.1:99999": port "99999" is not a number from 0 to 65535`},
+		{"health-addr unix", []string{"--health-addr", "unix:///tmp/h.sock"}, nil, 2, `health-addr "unix:///tmp/h.sock": unix sockets are not supported for the health address (want host:port or :port)`},
+		{"health-addr host name", []string{"--health-addr", host + ":" + strconv.Itoa(q)}, nil, 2, `health-addr "` + host + ":" + strconv.Itoa(q) + `": host "` + host + `" is not an IP address`},
+		{"same port twice", []string{"--listen", "a=127.0.0.1:" + strconv.Itoa(q), "--listen", "b=127.0.0.1:" + strconv.Itoa(q)}, nil, 2,
+			"listen a=127.0.0.1:" + strconv.Itoa(q) + " and b=127.0.0.1:" + strconv.Itoa(q) + ": both on port " + strconv.Itoa(q)},
+		{"dual-stack and IPv4 wildcard", []string{"--listen", "a=[::]:" + strconv.Itoa(r), "--listen", "b=0.0.0.0:" + strconv.Itoa(r)}, nil, 2, "both on port " + strconv.Itoa(r)},
+		{"IPv4 wildcard and loopback", []string{"--listen", "a=0.0.0.0:" + strconv.Itoa(r), "--listen", "b=127.0.0.1:" + strconv.Itoa(r)}, nil, 2, "both on port " + strconv.Itoa(r)},
+		{"health-addr on a listener's port", []string{"--health-addr", "127.0.0.1:" + strconv.Itoa(p)}, nil, 2,
+			"health-addr 127.0.0.1:" + strconv.Itoa(p) + " and listen probe=127.0.0.1:" + strconv.Itoa(p) + ": both on port " + strconv.Itoa(p)},
+		{"health-addr wildcard on a listener's port", []string{"--health-addr", ":" + strconv.Itoa(p)}, nil, 2, "both on port " + strconv.Itoa(p)},
+		{"backlog beyond a C int", []string{"--backlog", "4294967296"}, nil, 2, "backlog 4294967296: more than the kernel takes (at most 2147483647)"},
+		{"fastopen beyond a C int", []string{"--fastopen", "4294967297"}, nil, 2, "fastopen 4294967297: more than the kernel takes (at most 2147483647)"},
+		{"defer-accept beyond a C int", []string{"--defer-accept", "600000h"}, nil, 2, "defer-accept 600000h0m0s: more than the kernel takes (at most 2147483647s)"},
+		{"same unix socket twice", []string{"--listen", "a=unix://" + sock, "--listen", "b=unix://" + sock}, nil, 2,
+			"listen a=unix://" + sock + " and b=unix://" + sock + ": both on socket " + sock},
+		{"stop-signal STOP", []string{"--stop-signal", "STOP"}, nil, 2, "stop-signal SIGSTOP: it suspends the process"},
+		{"stop-signal KILL", []string{"--stop-signal", "KILL"}, nil, 2, "stop-signal SIGKILL: it cannot be caught"},
+		{"stop-signal 32", []string{"--stop-signal", "32"}, nil, 2, "stop-signal 32: it belongs to the C library"},
+		{"stop-signal TSTP", []string{"--stop-signal", "TSTP"}, nil, 2, "stop-signal SIGTSTP: it suspends the process"},
+		{"stop-signal CONT", []string{"--stop-signal", "CONT"}, nil, 2, "stop-signal SIGCONT: it is ignored"},
+		{"stop-signal URG", []string{"--stop-signal", "URG"}, nil, 2, "stop-signal SIGURG: it is the Go runtime's"},
+		{"stop-signal TTIN", []string{"--stop-signal", "TTIN"}, nil, 2, "stop-signal SIGTTIN: it suspends the process"},
+		{"stop-signal TTOU", []string{"--stop-signal", "ttou"}, nil, 2, "stop-signal SIGTTOU: it suspends the process"},
+		{"stop-signal 33", []string{"--stop-signal", "33"}, nil, 2, "stop-signal 33: it belongs to the C library"},
+		{"stop-signal CHLD", []string{"--stop-signal", "SIGCHLD"}, nil, 2, "stop-signal SIGCHLD: it is ignored"},
+		{"stop-signal PROF", []string{"--stop-signal", "PROF"}, nil, 2, "stop-signal SIGPROF: it is the Go runtime's"},
+		{"signal-map forward:32", []string{"--signal-map", "USR2=forward:32"}, nil, 2, `signal-map "USR2=forward:32": 32 belongs to the C library`},
+		{"signal-map PROF", []string{"--signal-map", "PROF=restart"}, nil, 2, `signal-map "PROF=restart": SIGPROF is the Go runtime's`},
+		{"user name with a newline", []string{"--user", "no\nbody"}, nil, 2, `user "no\nbody": no such user`},
+		{"flag with a newline", []string{"--bo\ngus"}, nil, 2, `flag provided but not defined: -bo\ngus`},
+		{"mistyped subcommand", []string{"stauts"}, nil, 2, `unknown command "stauts": did you mean status?`},
+		{"mistyped subcommand after flags", []string{"--workers", "1", "chek"}, nil, 2, `unknown command "chek": did you mean check?`},
+		{"YAML duration out of range", []string{"--config", huge}, nil, 2, `config ` + huge + `: key "stop-timeout": 1e+10 seconds is out of range`},
+		{"YAML duplicate key", []string{"--config", dup}, nil, 2, `config ` + dup + `: line 2: key "workers" already set in map`},
+		{"YAML key misspelt", []string{"--config", typo}, nil, 2, `config ` + typo + `: unknown key "wrokers" (did you mean workers?)`},
+		{"YAML key in the wrong case", []string{"--config", wrongCase}, nil, 2, `config ` + wrongCase + `: unknown key "Workers" (keys are lower case: workers)`},
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			in := startShardinit(t, start{env: c.env}, append(c.args, append([]string{"--"}, cmd...)...)...)
-			if code := in.wait(10 * time.Second); code != c.code {
-				t.Errorf("exit code %d, want %d", code, c.code)
+			// Each case also has a good listener on p (the health address is
+			// off unless the case sets it): bad input must leave it unbound.
+			// A port in use is found by binding, so those cases bind theirs.
+			probe := p
+			if c.code != 2 {
+				probe = freePort(t)
 			}
-			out := in.log.String()
-			if n := strings.Count(out, "\n"); n != 1 {
-				t.Errorf("stderr has %d lines, want 1:\n%s", n, out)
+			args := append([]string{"--health-addr", "", "--listen", "probe=127.0.0.1:" + strconv.Itoa(probe)}, c.args...)
+			args = append(append(args, "--"), cmd...)
+			token := fmt.Sprintf("BAD_INPUT_TOKEN=%d-%d", os.Getpid(), i)
+			env := append([]string{token}, c.env...)
+			wantOneLine(t, startShardinit(t, start{env: env}, args...), c.code, c.want)
+			if leftover := processesWith(token); len(leftover) > 0 {
+				t.Errorf("processes left running: %v", leftover)
 			}
-			if !strings.HasPrefix(out, "shardinit: ") || !strings.Contains(out, c.want) {
-				t.Errorf("stderr %q, want a line with %q", out, c.want)
+			portFree(t, probe)
+			// check finds the same problem (a port in use is found by binding).
+			if c.code == 2 {
+				wantOneLine(t, startShardinit(t, start{env: env}, append([]string{"check"}, args...)...), 2, c.want)
 			}
 		})
 	}
+}
+
+// wantOneLine waits for shardinit to exit with code and one line on
+// stderr that holds want.
+func wantOneLine(t *testing.T, in *instance, code int, want string) {
+	t.Helper()
+	if got := in.wait(10 * time.Second); got != code {
+		t.Errorf("%v: exit code %d, want %d", in.cmd.Args[2:], got, code)
+	}
+	out := in.log.String()
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Errorf("stderr has %d lines, want 1:\n%s", n, out)
+	}
+	if !strings.HasPrefix(out, "shardinit: ") || !strings.Contains(out, want) {
+		t.Errorf("stderr %q, want a line with %q", out, want)
+	}
+}
+
+// portFree fails the test if something listens on 127.0.0.1:port.
+func portFree(t *testing.T, port int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Errorf("port %d: %v", port, err)
+		return
+	}
+	l.Close()
 }
 
 func TestNoCommand(t *testing.T) {
@@ -175,4 +257,40 @@ func cpuCgroup(t *testing.T, quota int) string {
 		}
 	}
 	return dir
+}
+
+// Near misses of bad input are good input: shardinit check passes them.
+func TestCheckAcceptsNearMisses(t *testing.T) {
+	t.Parallel()
+	p := strconv.Itoa(freePort(t))
+	for _, args := range [][]string{
+		{"--stop-signal", "WINCH"},
+		{"--stop-signal", "RTMIN+3", "--signal-map", "RTMIN+3=forward,USR1=forward:RTMIN+2"},
+		{"--listen", "a=127.0.0.1:" + p, "--listen", "b=127.0.0.2:" + p},
+		{"--listen", "a=[::1]:" + p, "--listen", "b=127.0.0.1:" + p},
+		{"--listen", "a=tcp6://[::]:" + p, "--listen", "b=0.0.0.0:" + p},
+		{"--listen", "a=127.0.0.1:0", "--listen", "b=127.0.0.1:0", "--health-addr", "127.0.0.1:0"},
+		{"--listen", "a=127.0.0.1:" + p, "--health-addr", "localhost:" + strconv.Itoa(freePort(t))},
+		{"--backlog", "2147483647", "--fastopen", "2147483647"},
+	} {
+		out := &syncBuffer{}
+		in := startShardinit(t, start{stdout: out}, append(append([]string{"check"}, args...), "--", "server")...)
+		if code := in.wait(10 * time.Second); code != 0 || !strings.HasSuffix(out.String(), "# configuration ok\n") {
+			t.Errorf("check %v: exit code %d, want 0: %s", args, code, in.log.String())
+		}
+	}
+}
+
+// A program named like a subcommand runs when it comes after "--".
+func TestProgramNamedLikeSubcommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "stauts"), []byte("#!/bin/sh\nexit 7\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	in := startShardinit(t, start{env: env}, "--health-addr", "", "--workers", "1", "--restart", "never", "--", "stauts")
+	if code := in.wait(10 * time.Second); code != 7 {
+		t.Errorf("shardinit -- stauts: exit code %d, want 7 (the program's)", code)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -95,12 +96,24 @@ var settings = []setting{
 // configFlag names the YAML file; it is read before the other settings apply.
 var configFlag = &cli.StringFlag{Name: "config", EnvVars: envOf("config"), Usage: "YAML file of settings (keys are the flag names)"}
 
+// flags are fresh copies of every flag: the cli package marks a flag it
+// found in the environment as set for good, and tests (fuzz tests above
+// all) run shardinit many times in one process.
 func flags() []cli.Flag {
-	fs := []cli.Flag{configFlag}
+	fs := []cli.Flag{fresh(configFlag)}
 	for _, s := range settings {
-		fs = append(fs, s.flag)
+		fs = append(fs, fresh(s.flag))
 	}
 	return fs
+}
+
+// fresh is a shallow copy of f (a pointer to one of the cli package's
+// flag structs).
+func fresh(f cli.Flag) cli.Flag {
+	v := reflect.ValueOf(f).Elem()
+	c := reflect.New(v.Type())
+	c.Elem().Set(v)
+	return c.Interface().(cli.Flag)
 }
 
 // resolveConfig applies defaults < YAML file < environment < flags. The
