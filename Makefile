@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build test demo lint e2e-image chart-test e2e-k8s bench clean
+.PHONY: help shim build test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -29,10 +29,22 @@ build: shim ## build bin/shardinit (with the LD_PRELOAD shim) and bin/hello
 	CGO_ENABLED=0 $(GO) build -tags "$(TAGS) $(SHIM_TAG)" -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hello ./examples/hello
 
-test: shim ## vet, the shim's own tests (ASan, valgrind), then every Go test with the race detector (root for the PID 1 tests)
+test: shim ## vet, the shim's own tests (ASan, valgrind), every Go test with the race detector (root for the PID 1 tests), then fuzz
 	$(GO) vet ./...
 	@if test -f $(EMBEDDED); then $(MAKE) -s -C shim test; fi
 	$(GO) test -race -count=1 -tags "$(SHIM_TAG)" ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# go test -fuzz takes one target at a time: each func Fuzz… found in a
+# _test.go file runs on its own for FUZZTIME (about 7 s each with the build).
+FUZZTIME ?= 5s
+fuzz: ## run every Go fuzz target (flags, environment, YAML, listen specs, signals) for FUZZTIME each
+	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' cmd pkg internal | sed 's|/[^/]*:func | |' | sort -u | \
+	while read dir name; do \
+		echo "fuzz $$name ./$$dir ($(FUZZTIME))"; \
+		out=$$($(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) ./$$dir 2>&1) || \
+		{ echo "$$out" | grep -v '^fuzz: elapsed' | tail -20; exit 1; }; \
+	done
 
 demo: build ## run shardinit with examples/hello on $(ADDR) (health on :8081); Ctrl-C stops it
 	bin/shardinit --listen http=$(ADDR) -- bin/hello
