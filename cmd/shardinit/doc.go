@@ -34,22 +34,30 @@
 // # Settings
 //
 // Every flag has an environment mirror and a key of the same name in the
-// YAML file given by --config (an unknown key is an error). Precedence:
-// flags > environment > file > defaults.
+// YAML file given by --config (an unknown key is an error, and so are a key
+// in the wrong case, Workers, and a key given twice). Precedence:
+// flags > environment > file > defaults. Bad input of any kind ends
+// shardinit with one line and exit 2 before anything is bound or started,
+// and shardinit check says the same line.
 //
 //	--config FILE             SHARDINIT_CONFIG          YAML file of settings
 //	--listen NAME=ADDR        SHARDINIT_LISTEN          listener, repeatable (env: comma-separated);
 //	                                                    ADDR :8080, 127.0.0.1:8080, [::]:8080,
-//	                                                    tcp4://…, tcp6://…, unix:///path, unix://@name
+//	                                                    tcp4://…, tcp6://…, unix:///path, unix://@name;
+//	                                                    two listeners on one port of a common address
+//	                                                    ([::]:80 and 0.0.0.0:80) or on one socket are refused
 //	--workers N               SHARDINIT_WORKERS         0 (default): ceil(CPU limit), at most the cpuset
 //	--max-workers N           SHARDINIT_MAX_WORKERS     most workers SIGTTIN may reach; 0 (default):
 //	                                                    --workers or the cpuset's CPUs, whichever is more
 //	--sockets MODE            SHARDINIT_SOCKETS         per-worker (default) or shared
-//	--backlog N               SHARDINIT_BACKLOG         accept queue; 0: net.core.somaxconn
-//	--defer-accept DURATION   SHARDINIT_DEFER_ACCEPT    TCP_DEFER_ACCEPT; 0: off
-//	--fastopen N              SHARDINIT_FASTOPEN        TCP Fast Open queue; 0: off
+//	--backlog N               SHARDINIT_BACKLOG         accept queue; 0: net.core.somaxconn; at most 2147483647
+//	--defer-accept DURATION   SHARDINIT_DEFER_ACCEPT    TCP_DEFER_ACCEPT; 0: off; at most 2147483647s
+//	--fastopen N              SHARDINIT_FASTOPEN        TCP Fast Open queue; 0: off; at most 2147483647
 //	--bind-to-device IFACE    SHARDINIT_BIND_TO_DEVICE  SO_BINDTODEVICE
-//	--stop-signal SIG         SHARDINIT_STOP_SIGNAL     graceful stop signal (default TERM)
+//	--stop-signal SIG         SHARDINIT_STOP_SIGNAL     graceful stop signal (default TERM); not KILL, nor
+//	                                                    STOP, TSTP, TTIN, TTOU (they suspend), CONT, CHLD
+//	                                                    (ignored unless handled), URG, PROF (the Go
+//	                                                    runtime's), 32, 33 (the C library's)
 //	--stop-timeout DURATION   SHARDINIT_STOP_TIMEOUT    then SIGKILL (default 10s)
 //	--drain-delay DURATION    SHARDINIT_DRAIN_DELAY     serve, not ready, before stopping (default 0)
 //	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
@@ -58,7 +66,8 @@
 //	--preload                 SHARDINIT_PRELOAD         LD_PRELOAD shim: programs that bind get their shard;
 //	                                                    refused for a static program (no ELF interpreter)
 //	--user U[:G]              SHARDINIT_USER            run the workers as this user and group (no supplementary groups)
-//	--signal-map MAP          SHARDINIT_SIGNAL_MAP      e.g. HUP=restart,QUIT=forward:TERM,WINCH=ignore
+//	--signal-map MAP          SHARDINIT_SIGNAL_MAP      e.g. HUP=restart,QUIT=forward:TERM,RTMIN+3=ignore;
+//	                                                    URG, PROF, 32, 33: neither mapped nor a forward:SIG
 //	--success-exit-codes C    SHARDINIT_SUCCESS_EXIT_CODES  exit codes that count as clean (e.g. 143)
 //	--restart-surge N         SHARDINIT_RESTART_SURGE   slots a rolling restart replaces at once (default 1)
 //	--ready-timeout DURATION  SHARDINIT_READY_TIMEOUT   a roll gives up on a successor not ready by then (default 1m)
@@ -69,7 +78,9 @@
 //	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
 //	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
 //	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081, every
-//	                                                    interface, no authentication: see The health port; empty: off)
+//	                                                    interface, no authentication: see The health port; empty: off);
+//	                                                    host:port, the host an IP address, localhost or empty (no
+//	                                                    name is resolved), not on a listener's port
 //	--health-wait DURATION    SHARDINIT_HEALTH_WAIT     health address in use at start: serve anyway, retry
 //	                                                    it this long, then stop and exit 1 (default 0: exit 1 at once)
 //	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
@@ -158,7 +169,9 @@
 // replaced.
 //
 // Everything after the first "--" is the worker command, never a flag or a
-// subcommand of shardinit's.
+// subcommand of shardinit's. Before it, a command near a subcommand's name
+// (shardinit stauts) is bad input that names the subcommand; a program of
+// that name runs as shardinit -- stauts.
 //
 // # Exit codes
 //
