@@ -153,7 +153,7 @@ func parseStopSignal(s string) (syscall.Signal, error) {
 		return 0, fmt.Errorf("stop-signal: %w", err)
 	}
 	if err := spawn.CheckStopSignal(sig); err != nil {
-		return 0, fmt.Errorf("stop-signal %s: %w", spawn.FormatSignal(sig), err)
+		return 0, fmt.Errorf("stop-signal %s: %w", spawn.SignalName(sig), err)
 	}
 	return sig, nil
 }

@@ -42,7 +42,7 @@ func runPool(c *cli.Context, command []string) error {
 	var pool *spawn.Pool
 	restartSignal := ""
 	if sig := p.pool.Signals.RestartSignal(); sig != 0 {
-		restartSignal = spawn.FormatSignal(sig) // shardinit restart parses it back
+		restartSignal = spawn.SignalName(sig)
 	}
 	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
 		RestartSignal: restartSignal,

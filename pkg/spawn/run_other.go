@@ -54,10 +54,7 @@ func DefaultSignalMap() SignalMap { return SignalMap{} }
 func ParseSignalMap(string) (SignalMap, error) { return nil, ErrNotSupported }
 
 // SignalName is the signal's number where names are not known.
-func SignalName(sig syscall.Signal) string { return "signal " + strconv.Itoa(int(sig)) }
-
-// FormatSignal is the signal's number where names are not known.
-func FormatSignal(sig syscall.Signal) string { return strconv.Itoa(int(sig)) }
+func SignalName(sig syscall.Signal) string { return strconv.Itoa(int(sig)) }
 
 // CheckStopSignal refuses nothing where workers cannot be supervised.
 func CheckStopSignal(syscall.Signal) error { return nil }

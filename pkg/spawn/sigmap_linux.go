@@ -90,7 +90,7 @@ func remappable(sig unix.Signal) error {
 	case sig == unix.SIGKILL || sig == unix.SIGSTOP:
 		return fmt.Errorf("%s cannot be caught", SignalName(sig))
 	case reservedBy(sig) != "":
-		return fmt.Errorf("%s %s", FormatSignal(sig), reservedBy(sig))
+		return fmt.Errorf("%s %s", SignalName(sig), reservedBy(sig))
 	case sig == unix.SIGCHLD:
 		return fmt.Errorf("SIGCHLD is never remapped (it drives reaping)")
 	case fixed[sig] != Route{}:
@@ -106,7 +106,7 @@ func parseRoute(s string) (Route, error) {
 			return Route{}, err
 		}
 		if owner := reservedBy(sig); owner != "" {
-			return Route{}, fmt.Errorf("%s %s", FormatSignal(sig), owner)
+			return Route{}, fmt.Errorf("%s %s", SignalName(sig), owner)
 		}
 		return Route{action: forward, As: sig}, nil
 	}
@@ -145,7 +145,7 @@ func (m SignalMap) String() string {
 		if fixed[sig] != (Route{}) {
 			continue
 		}
-		name := strings.TrimPrefix(FormatSignal(sig), "SIG")
+		name := strings.TrimPrefix(SignalName(sig), "SIG")
 		act := ""
 		for n, a := range actionNames {
 			if a == r.action {
@@ -153,7 +153,7 @@ func (m SignalMap) String() string {
 			}
 		}
 		if r.As != 0 {
-			act += ":" + strings.TrimPrefix(FormatSignal(r.As), "SIG")
+			act += ":" + strings.TrimPrefix(SignalName(r.As), "SIG")
 		}
 		parts = append(parts, name+"="+act)
 	}

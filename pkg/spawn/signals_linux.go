@@ -48,10 +48,15 @@ func ParseSignal(s string) (unix.Signal, error) {
 	return 0, fmt.Errorf("signal %q: unknown signal name", s)
 }
 
-// SignalName is the conventional name, "SIGTERM", or "signal 40".
+// SignalName is sig as ParseSignal reads it back, in logs, metrics,
+// settings and /status alike: "SIGTERM", "SIGRTMIN+3", or the number of
+// one that has no name (32, 33).
 func SignalName(sig unix.Signal) string {
 	if name := unix.SignalName(sig); name != "" {
 		return name
 	}
-	return "signal " + strconv.Itoa(int(sig))
+	if sig >= sigrtmin && sig <= 64 {
+		return "SIGRTMIN+" + strconv.Itoa(int(sig-sigrtmin))
+	}
+	return strconv.Itoa(int(sig))
 }

@@ -2,23 +2,9 @@ package spawn
 
 import (
 	"errors"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
-
-// FormatSignal is sig as ParseSignal reads it back: "SIGTERM",
-// "SIGRTMIN+3", or the number of one that has no name (32, 33).
-// SignalName's "signal 40" is for people; this is for settings and /status.
-func FormatSignal(sig unix.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	if sig >= sigrtmin && sig <= 64 {
-		return "SIGRTMIN+" + strconv.Itoa(int(sig-sigrtmin))
-	}
-	return strconv.Itoa(int(sig))
-}
 
 // CheckStopSignal refuses a stop signal that cannot ask a worker to stop:
 // with one of these every graceful stop would end in SIGKILL after the

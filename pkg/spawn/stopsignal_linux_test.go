@@ -11,24 +11,24 @@ import (
 func TestCheckStopSignal(t *testing.T) {
 	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGWINCH, unix.SIGHUP, 34, 64} {
 		if err := CheckStopSignal(sig); err != nil {
-			t.Errorf("CheckStopSignal(%s): %v", FormatSignal(sig), err)
+			t.Errorf("CheckStopSignal(%s): %v", SignalName(sig), err)
 		}
 	}
 	for _, sig := range []unix.Signal{unix.SIGKILL, unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
 		unix.SIGCONT, unix.SIGCHLD, unix.SIGURG, unix.SIGPROF, 32, 33} {
 		if err := CheckStopSignal(sig); err == nil {
-			t.Errorf("CheckStopSignal(%s): got no error", FormatSignal(sig))
+			t.Errorf("CheckStopSignal(%s): got no error", SignalName(sig))
 		}
 	}
 }
 
-func TestFormatSignal(t *testing.T) {
+func TestSignalNameParsesBack(t *testing.T) {
 	for sig, want := range map[unix.Signal]string{unix.SIGTERM: "SIGTERM", 32: "32", 33: "33", 34: "SIGRTMIN+0", 37: "SIGRTMIN+3", 64: "SIGRTMIN+30"} {
-		if got := FormatSignal(sig); got != want {
-			t.Errorf("FormatSignal(%d) = %q, want %q", sig, got, want)
+		if got := SignalName(sig); got != want {
+			t.Errorf("SignalName(%d) = %q, want %q", sig, got, want)
 		}
-		if back, err := ParseSignal(FormatSignal(sig)); err != nil || back != sig {
-			t.Errorf("ParseSignal(%q) = %d, %v; want %d", FormatSignal(sig), back, err, sig)
+		if back, err := ParseSignal(SignalName(sig)); err != nil || back != sig {
+			t.Errorf("ParseSignal(%q) = %d, %v; want %d", SignalName(sig), back, err, sig)
 		}
 	}
 }
@@ -55,7 +55,7 @@ func TestSignalMapRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzParseSignal: no input panics, errors are one line, and FormatSignal
+// FuzzParseSignal: no input panics, errors are one line, and SignalName
 // writes what ParseSignal reads back.
 func FuzzParseSignal(f *testing.F) {
 	for _, seed := range []string{"TERM", "15", "sigquit", "RTMIN+3", "SIGRTMIN+30", "RTMIN+31", "0", "65", "-1", "signal 37", ""} {
@@ -67,8 +67,8 @@ func FuzzParseSignal(f *testing.F) {
 			oneLine(t, s, err)
 			return
 		}
-		if back, err := ParseSignal(FormatSignal(sig)); err != nil || back != sig {
-			t.Fatalf("ParseSignal(%q) = %d, whose FormatSignal %q parses as %d, %v", s, sig, FormatSignal(sig), back, err)
+		if back, err := ParseSignal(SignalName(sig)); err != nil || back != sig {
+			t.Fatalf("ParseSignal(%q) = %d, whose SignalName %q parses as %d, %v", s, sig, SignalName(sig), back, err)
 		}
 	})
 }
