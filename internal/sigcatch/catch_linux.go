@@ -11,45 +11,47 @@ import (
 // only a sender hammering shardinit on purpose comes near that.
 const otherCap = 1024
 
-// execStageArg0 is argv[0] of a worker passing through shardinit on its
-// way to exec (see spawn.ExecStage): it keeps the default actions.
-const execStageArg0 = "shardinit-exec"
+// ExecStageArg0 is argv[0] of a worker passing through shardinit on its
+// way to exec (see spawn.ExecStage), which keeps the default actions. It is
+// defined here because this package decides before main runs.
+const ExecStageArg0 = "shardinit-exec"
 
 // Set is one registration: SIGCHLD apart from the rest.
 type Set struct {
 	// Child receives SIGCHLD, coalesced: a value means "reap now".
 	Child <-chan os.Signal
 	// Other receives every other signal shardinit catches, in order.
-	Other        <-chan os.Signal
-	child, other chan os.Signal
+	Other <-chan os.Signal
 }
 
 // early is the registration made by init, taken by the first Catch.
-var early *Set
+var early struct {
+	set  Set
+	stop func()
+}
 
 func init() {
-	if os.Getpid() == 1 && len(os.Args) > 0 && os.Args[0] != execStageArg0 {
-		s := register()
-		early = &s
+	if os.Getpid() == 1 && len(os.Args) > 0 && os.Args[0] != ExecStageArg0 {
+		early.set, early.stop = register()
 	}
 }
 
 // Catch returns the registration made at start-up as PID 1, or registers
 // now; stop undoes it.
 func Catch() (s Set, stop func()) {
-	if early != nil {
-		s, early = *early, nil
-	} else {
-		s = register()
+	if early.stop == nil {
+		return register()
 	}
-	return s, func() { signal.Stop(s.child); signal.Stop(s.other) }
+	s, stop = early.set, early.stop
+	early.stop = nil
+	return s, stop
 }
 
-func register() Set {
+func register() (Set, func()) {
 	child, other := make(chan os.Signal, 1), make(chan os.Signal, otherCap)
 	signal.Notify(child, syscall.SIGCHLD)
 	signal.Notify(other, Catchable()...)
-	return Set{Child: child, Other: other, child: child, other: other}
+	return Set{Child: child, Other: other}, func() { signal.Stop(child); signal.Stop(other) }
 }
 
 // Catchable lists every signal shardinit catches besides SIGCHLD: all that

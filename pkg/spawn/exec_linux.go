@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/shardinit/shardinit/internal/sigcatch"
 	"golang.org/x/sys/unix"
 )
 
 // execStageArg0 marks a process as the exec stage. An argv[0] (rather than
-// a variable) cannot leak into the worker's environment.
-const execStageArg0 = "shardinit-exec"
+// a variable) cannot leak into the worker's environment. sigcatch, which
+// must tell the exec stage apart before main runs, holds the name.
+const execStageArg0 = sigcatch.ExecStageArg0
 
 // ExecStage turns this process into a worker if the supervisor started it
 // as one, and returns at once otherwise. Call it first thing in main (and in
