@@ -113,10 +113,7 @@ func valueError(err error) string {
 	if !errors.As(err, &typ) {
 		return err.Error()
 	}
-	got := typ.Value
-	if strings.HasPrefix(got, "number ") {
-		got = strings.TrimPrefix(got, "number ") // too big, or not whole
-	}
+	got := strings.TrimPrefix(typ.Value, "number ") // too big, or not whole
 	return fmt.Sprintf("want %s, not %s", yamlType(typ.Type.String()), got)
 }
 

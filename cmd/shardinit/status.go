@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shardinit/shardinit/pkg/health"
 	"github.com/urfave/cli/v2"
@@ -149,24 +148,17 @@ func uptimeText(sl health.SlotReport) string {
 // escapes: ESC ]0;… BEL retitles it, ESC [2J clears it. Every other string
 // of /status goes through here too: whatever holds --health-addr wrote it.
 func visible(s string) string {
-	if strings.IndexFunc(s, unprintable) < 0 && utf8.ValidString(s) {
-		return s
-	}
 	var b strings.Builder
-	for _, r := range s {
-		if unprintable(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
+	for _, r := range s { // invalid UTF-8 comes as U+FFFD
+		if strconv.IsPrint(r) { // not C0, DEL, C1, bidi overrides, line separators
+			b.WriteRune(r)
 			continue
 		}
-		b.WriteRune(r)
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
 	}
 	return b.String()
 }
-
-// unprintable is a rune a terminal may act on instead of showing: C0, DEL,
-// C1, and what else strconv would escape (bidi overrides, line separators).
-func unprintable(r rune) bool { return !strconv.IsPrint(r) }
 
 func orDash(s string) string {
 	if s == "" {
