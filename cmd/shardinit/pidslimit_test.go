@@ -16,8 +16,10 @@ import (
 )
 
 // pidsMax is the pids limit around shardinit in the pids tests: room for
-// shardinit's threads, two workers' and a few of their children.
-const pidsMax = 60
+// shardinit's threads and two workers' (race-built test binaries, which
+// make theirs up front too, so that only shardinit is tried), and for
+// slot 0's children, which take the rest.
+const pidsMax = 100
 
 // With a pod's pids limit reached by a worker that forks until the kernel
 // refuses (EAGAIN), whatever wakes shardinit next must not kill it: it
@@ -49,12 +51,8 @@ func TestPidsLimitKeepsPID1(t *testing.T) {
 	for name, wake := range wakers {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			dir := pidsCgroup(t, pidsMax)
 			p := newProbe(t)
-			in, _ := startPool(t, start{pid1: true, launch: []string{"launch-in-cgroup", dir}}, 2, p.flag(), "fork-bomb")
-			eventually(t, 20*time.Second, fmt.Sprintf("the pids limit of %d reached", pidsMax), func() bool {
-				return pidsCurrent(t, dir) >= pidsMax
-			})
+			in, _ := atPidsLimit(t, p.flag())
 			wake(t, in, p)
 			if in.exited() {
 				t.Fatalf("shardinit exited with %d after %s at the pids limit", in.wait(0), name)
@@ -68,6 +66,20 @@ func TestPidsLimitKeepsPID1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// atPidsLimit starts two fork-bomb workers under shardinit as PID 1 in a
+// pids cgroup of pidsMax, has slot 0's fork until the kernel refuses, and
+// returns once the cgroup is full.
+func atPidsLimit(t *testing.T, flags []string) (*instance, string) {
+	t.Helper()
+	dir := pidsCgroup(t, pidsMax)
+	in, _ := startPool(t, start{pid1: true, launch: []string{"launch-in-cgroup", dir}}, 2, flags, "fork-bomb")
+	in.signal(syscall.SIGUSR2)
+	eventually(t, 20*time.Second, fmt.Sprintf("the pids limit of %d reached", pidsMax), func() bool {
+		return pidsCurrent(t, dir) >= pidsMax
+	})
+	return in, dir
 }
 
 // pidsCgroup makes a pids cgroup of at most max tasks (v1 where the
@@ -106,13 +118,7 @@ func pidsCurrent(t *testing.T, dir string) int {
 // the pool stops with exit 1. shardinit itself never fails.
 func TestForkRefusedIsFailedStart(t *testing.T) {
 	t.Parallel()
-	dir := pidsCgroup(t, pidsMax)
-	p := newProbe(t)
-	in, _ := startPool(t, start{pid1: true, launch: []string{"launch-in-cgroup", dir}}, 2,
-		append(p.flag(), "--max-restarts", "2"), "fork-bomb")
-	eventually(t, 20*time.Second, fmt.Sprintf("the pids limit of %d reached", pidsMax), func() bool {
-		return pidsCurrent(t, dir) >= pidsMax
-	})
+	in, dir := atPidsLimit(t, []string{"--max-restarts", "2"})
 	// Far below what is in use: no fork in the cgroup succeeds from now on.
 	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte("10"), 0o644); err != nil {
 		t.Fatal(err)

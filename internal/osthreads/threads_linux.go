@@ -17,52 +17,38 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Reserve makes the process hold n threads beside the caller's, then
-// leaves them idle for the runtime to reuse. It returns how many threads
-// the process has.
+// Reserve makes the process hold at least n threads, then leaves those it
+// made idle for the runtime to reuse. It returns how many threads the
+// process has.
 func Reserve(n int) (int, error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return 0, fmt.Errorf("pipe2: %w", err)
 	}
 	defer unix.Close(p[0])
-	var blocked sync.WaitGroup
+	var locked, done sync.WaitGroup
+	locked.Add(n)
 	for range n {
-		// Each goroutine holds a thread in a blocking read, so the runtime
-		// hands the others to further threads, idle ones first, then new.
-		blocked.Go(func() {
+		// A goroutine wired to its thread leaves that thread to no other:
+		// n of them alive at once hold n threads. Each then waits in a
+		// blocking read, and the runtime hands the next to another thread,
+		// idle ones first, then new.
+		done.Go(func() {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread() // exiting locked would end the thread
+			locked.Done()
 			var b [1]byte
 			unix.Read(p[0], b[:])
 		})
 	}
-	have, err := waitFor(n+1, 5*time.Second)
+	locked.Wait()
 	unix.Close(p[1]) // every read returns; the threads go idle, and stay
-	blocked.Wait()
-	return have, err
-}
-
-// waitFor polls the thread count until it reaches n: the runtime starts
-// threads on its own schedule (its monitor notices a blocked one within
-// microseconds to milliseconds).
-func waitFor(n int, limit time.Duration) (int, error) {
-	deadline := time.Now().Add(limit)
-	for {
-		have, err := Count()
-		if err != nil || have >= n {
-			return have, err
-		}
-		if time.Now().After(deadline) {
-			return have, fmt.Errorf("reserve %d OS threads: %d after %s", n, have, limit)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	done.Wait()
+	return Count()
 }
 
 // Count is how many threads the process has now.

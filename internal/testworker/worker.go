@@ -16,7 +16,7 @@
 //	orphans DIR     once per DIR: start 100 children, leave them, exit 3; later: serve
 //	orphan          block until the parent dies (Pdeathsig set by the spawner)
 //	orphan-storm    serve, and leave orphans that exit at once, thousands a second
-//	fork-bomb       serve, and start children until the kernel refuses one (EAGAIN)
+//	fork-bomb       serve; slot 0 starts children on SIGUSR2 until the kernel refuses one (EAGAIN)
 //
 // and the moreModes (isolation.go) and cleanModes (clean.go).
 //
@@ -87,7 +87,7 @@ func Main(args []string) int {
 	case "orphan-storm":
 		return serve(inherited, orphanStorm, syscall.SIGTERM, syscall.SIGINT)
 	case "fork-bomb":
-		return serve(inherited, forkUntilFull, syscall.SIGTERM, syscall.SIGINT)
+		return forkBomb()
 	}
 	for _, modes := range []map[string]func([]string) int{moreModes, cleanModes} {
 		if run, ok := modes[mode]; ok {
