@@ -246,7 +246,10 @@ func stopWorker(t *testing.T, pid int) {
 func TestStuckWorkerReported(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
-	in, port := startPool(t, start{}, 2, append(p.flag(), "--stuck-timeout", "1s", "--on-stuck", "report"), "http")
+	// 3 s, not less: a worker slowed by a busy machine (race-built, on 2
+	// cores) may keep one connection queued across two samples a second
+	// apart, which looks stuck too (see spawn's backlog).
+	in, port := startPool(t, start{}, 2, append(p.flag(), "--stuck-timeout", "3s", "--on-stuck", "report"), "http")
 	victim := slotPIDs(t, port, 2)[0]
 	stopWorker(t, victim)
 	var wg sync.WaitGroup

@@ -10,7 +10,7 @@ import (
 func TestRestartCommandRealTimeSignal(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
-	in, _ := startPool(t, start{}, 1, append(p.flag(), "--signal-map", "RTMIN+3=restart,HUP=forward"), "http")
+	in, port := startPool(t, start{}, 1, append(p.flag(), "--signal-map", "RTMIN+3=restart,HUP=forward"), "http")
 	if r := p.status(); r.RestartSignal != "SIGRTMIN+3" {
 		t.Errorf("/status restart_signal = %q, want SIGRTMIN+3", r.RestartSignal)
 	}
@@ -20,5 +20,6 @@ func TestRestartCommandRealTimeSignal(t *testing.T) {
 		t.Fatalf("shardinit restart: exit %d: %s", code, cmd.log.String())
 	}
 	eventually(t, 20*time.Second, "the worker rolled", func() bool { return settled(p.status(), before) })
+	slotPIDs(t, port, 1) // the successor serves (and handles SIGTERM) before the stop
 	in.stopCleanly()
 }
