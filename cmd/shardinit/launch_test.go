@@ -19,6 +19,8 @@ var launchers = map[string]func(args []string) (rest []string, err error){
 	"launch-masked":    maskSignals,
 	"launch-in-cgroup": joinCgroup,
 	"launch-in-netns":  enterNetns,
+	// launch-in-netns-of PID joins the network namespace of PID.
+	"launch-in-netns-of": joinNetns,
 }
 
 // launch runs launcher name with args; it returns only if name is none.
@@ -72,6 +74,11 @@ func enterNetns(args []string) ([]string, error) {
 		return nil, fmt.Errorf("unshare: %w", err)
 	}
 	return args, loopbackUp()
+}
+
+func joinNetns(args []string) ([]string, error) {
+	runtime.LockOSThread()
+	return args[1:], setNetns("/proc/" + args[0] + "/ns/net")
 }
 
 func loopbackUp() error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 // honoured until the server says Connection: close, and no retries, so
 // every refused, reset or unanswered request counts as failed.
 type load struct {
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	ok, failed atomic.Int64
 	firstErr   atomic.Value
 	stop       chan struct{}
@@ -26,9 +28,15 @@ type load struct {
 // startLoad runs conns keep-alive clients and conns that open a connection
 // per request; it stops when the test ends at the latest, after maxTime.
 func startLoad(t *testing.T, port, conns int, maxTime time.Duration) *load {
-	l := &load{stop: make(chan struct{})}
+	var d net.Dialer
+	return startLoadVia(t, d.DialContext, fmt.Sprintf("127.0.0.1:%d", port), conns, maxTime)
+}
+
+// startLoadVia is startLoad to addr through dial.
+func startLoadVia(t *testing.T, dial func(ctx context.Context, network, addr string) (net.Conn, error),
+	addr string, conns int, maxTime time.Duration) *load {
+	l := &load{dial: dial, stop: make(chan struct{})}
 	deadline := time.Now().Add(maxTime)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for i := range 2 * conns {
 		keepAlive := i%2 == 0
 		l.done.Go(func() { l.run(addr, keepAlive, deadline) })
@@ -52,7 +60,9 @@ func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 		default:
 		}
 		if conn == nil {
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			c, err := l.dial(ctx, "tcp", addr)
+			cancel()
 			if err != nil {
 				l.fail(err)
 				continue

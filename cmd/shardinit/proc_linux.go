@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"strings"
-
 	"github.com/shardinit/shardinit/internal/procstat"
 )
 
@@ -23,13 +20,4 @@ func startTicksOf(pid int) (uint64, error) {
 		return 0, err
 	}
 	return s.StartTicks()
-}
-
-// migrateReqOff reports whether this network namespace resets the
-// connections queued on a listener that closes, instead of moving them to
-// another socket of its SO_REUSEPORT group: net.ipv4.tcp_migrate_req is 0,
-// or the kernel (before 5.14) has no such setting.
-func migrateReqOff() bool {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_migrate_req")
-	return err != nil || strings.TrimSpace(string(b)) == "0"
 }

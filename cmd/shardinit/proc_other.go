@@ -9,6 +9,3 @@ func parentOf(int) (int, error) { return 0, spawn.ErrNotSupported }
 
 // startTicksOf needs Linux's /proc.
 func startTicksOf(int) (uint64, error) { return 0, spawn.ErrNotSupported }
-
-// migrateReqOff: no such setting outside Linux, and nothing to warn about.
-func migrateReqOff() bool { return false }

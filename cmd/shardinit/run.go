@@ -37,6 +37,9 @@ func runPool(c *cli.Context, command []string) error {
 		return err
 	}
 	defer set.Close()
+	for _, line := range set.Refresh() { // another process's sockets on the port
+		log.Info(line)
+	}
 	p.pool.Sockets = set
 
 	var pool *spawn.Pool
@@ -67,7 +70,7 @@ func runPool(c *cli.Context, command []string) error {
 	logInherited(log, inherited, inheritErr)
 	// --health-wait means another pod shares these ports on the node: what it
 	// gets of our queued connections when we stop is the kernel's choice.
-	if p.healthWait > 0 && migrateReqOff() {
+	if p.healthWait > 0 && !listen.MigratesOnClose() {
 		log.Warn("net.ipv4.tcp_migrate_req is off: connections queued on these sockets when shardinit stops " +
 			"are reset instead of moving to the pod that shares the ports; set it to 1 on the node")
 	}

@@ -26,7 +26,8 @@ var (
 	descRollFailures  = desc("shardinit_roll_failures_total", "Successors that exited, failed to start or were not ready within --ready-timeout; each ends its rolling restart.")
 	descRolling       = desc("shardinit_rolling", "1 while a rolling restart is under way.")
 	descScale         = desc("shardinit_scale_events_total", "Slots added (up, SIGTTIN) and removed (down, SIGTTOU).", "direction")
-	descLost          = desc("shardinit_lost_connections_total", "Connections still queued on a shard when a scale-down closed it, or a failed scale-up (reset unless net.ipv4.tcp_migrate_req moved them).")
+	descLost          = desc("shardinit_lost_connections_total", "Connections still queued on a shard when a scale-down closed it, or a failed scale-up, and reset (net.ipv4.tcp_migrate_req off).")
+	descMoved         = desc("shardinit_moved_connections_total", "Connections still queued on a shard when it closed that the kernel moved to another shard (net.ipv4.tcp_migrate_req on).")
 	descScaleFailures = desc("shardinit_scale_failures_total", "Scale-ups that added no slot: error (the new shard or its first worker could not be made; undone), max-workers (refused at --max-workers).", "reason")
 	descReady         = desc("shardinit_ready", "1 while /readyz answers 200.")
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
@@ -40,7 +41,8 @@ var (
 		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
 		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
 		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling",
-		"shardinit_scale_events_total", "shardinit_lost_connections_total", "shardinit_notify_rejected_total",
+		"shardinit_scale_events_total", "shardinit_lost_connections_total", "shardinit_moved_connections_total",
+		"shardinit_notify_rejected_total",
 		"shardinit_scale_failures_total", "shardinit_leftover_processes"}
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
@@ -60,7 +62,7 @@ func newCollector(h *Health) prometheus.Collector { return collector{h} }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
 		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo,
-		descRolls, descRollFailures, descRolling, descScale, descLost, descScaleFailures, descRejected, descLeftovers} {
+		descRolls, descRollFailures, descRolling, descScale, descLost, descMoved, descScaleFailures, descRejected, descLeftovers} {
 		ch <- d
 	}
 }
@@ -111,6 +113,7 @@ func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descScale, float64(c.ScaleUps), "up")
 	ch <- counterOf(descScale, float64(c.ScaleDowns), "down")
 	ch <- counterOf(descLost, float64(c.LostConnections))
+	ch <- counterOf(descMoved, float64(c.MovedConnections))
 	ch <- counterOf(descScaleFailures, float64(c.ScaleFailures), "error")
 	ch <- counterOf(descScaleFailures, float64(c.ScaleRefused), "max-workers")
 	ch <- counterOf(descRejected, float64(c.NotifyRejected))

@@ -35,7 +35,7 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if spec.Network == "unix" {
 		return bindUnix(spec, opts)
 	}
-	l := &Listener{Spec: spec, Shared: opts.Mode == Shared, target: targetOf(spec), opts: opts}
+	l := &Listener{Spec: spec, Shared: opts.Mode == Shared, target: targetOf(spec), opts: opts, group: group{known: true}}
 	if l.Shared {
 		shards = 1
 	}
@@ -49,8 +49,12 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 }
 
 // bindShard binds one more socket for l: its first at start-up, or the
-// next of its reuseport group when the pool scales up.
+// next of its reuseport group when the pool scales up. The group is looked
+// at before (another process's sockets may be there already) and after.
 func (l *Listener) bindShard() error {
+	if !l.Shared && l.target.addr.Port() != 0 {
+		l.refresh(false)
+	}
 	fd, err := bindTCP(l.target, !l.Shared, l.opts)
 	if err != nil {
 		return err
@@ -61,6 +65,10 @@ func (l *Listener) bindShard() error {
 		l.Bound = l.target.addr.String()
 	}
 	l.fds = append(l.fds, fd)
+	if !l.Shared {
+		l.joined()
+		l.refresh(true)
+	}
 	return nil
 }
 

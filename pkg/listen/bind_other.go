@@ -18,10 +18,13 @@ func (l *Listener) close() error { return nil }
 func (s *Set) AddShard() error { return ErrNotSupported }
 
 // Steer needs Linux's SO_ATTACH_REUSEPORT_CBPF.
-func (s *Set) Steer(keep int) error { return ErrNotSupported }
+func (s *Set) Steer(away ...int) error { return ErrNotSupported }
 
 // Unsteer needs Linux's SO_DETACH_REUSEPORT_BPF.
 func (s *Set) Unsteer() error { return ErrNotSupported }
 
 // CloseLastShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) CloseLastShard() (int, error) { return 0, ErrNotSupported }
+func (s *Set) CloseLastShard() (int, int, error) { return 0, 0, ErrNotSupported }
+
+// Refresh needs Linux's sock_diag.
+func (s *Set) Refresh() []string { return nil }

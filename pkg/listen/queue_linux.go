@@ -3,6 +3,7 @@ package listen
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +23,15 @@ func (l *Listener) Queue(shard int) (Queue, error) {
 		return Queue{}, fmt.Errorf("getsockopt TCP_INFO on %s shard %d: %w", l.Name, shard, err)
 	}
 	return Queue{Length: int(info.Unacked), Capacity: int(info.Sacked)}, nil
+}
+
+// MigratesOnClose reports whether this network namespace moves the
+// connections queued on a listener that closes to another socket of its
+// SO_REUSEPORT group (net.ipv4.tcp_migrate_req, Linux 5.14) instead of
+// resetting them.
+func MigratesOnClose() bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_migrate_req")
+	return err == nil && strings.TrimSpace(string(b)) != "0"
 }
 
 // ReadNetstat reads the namespace's counters from /proc/net/netstat.

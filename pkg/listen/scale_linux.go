@@ -1,17 +1,15 @@
 package listen
 
 import (
-	"errors"
 	"fmt"
-	"unsafe"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
 
-// Scaling changes the per-worker listeners' SO_REUSEPORT groups. A group
-// keeps its sockets in the order they joined (bind order), which is shard
-// order; closing the last one moves no other, which is why scaling down
-// always removes the highest shard.
+// Scaling changes the per-worker listeners' SO_REUSEPORT groups: a shard
+// that is added joins the end of its group, and one that is closed leaves
+// a hole that the group's last socket fills (group_linux.go follows both).
 
 // AddShard binds one more socket for every per-worker listener; it joins
 // the end of its group. On error nothing was added.
@@ -25,8 +23,7 @@ func (s *Set) AddShard() error {
 		}
 		if err := l.bindShard(); err != nil {
 			for _, a := range added {
-				unix.Close(a.fds[len(a.fds)-1])
-				a.fds = a.fds[:len(a.fds)-1]
+				a.closeShard(len(a.fds) - 1)
 			}
 			return fmt.Errorf("listener %s: add a shard: %w", l.Name, err)
 		}
@@ -35,56 +32,21 @@ func (s *Set) AddShard() error {
 	return nil
 }
 
-// Steer sends new connections only to the first keep shards of every
-// per-worker listener: a classic BPF program on the group picks a socket
-// at random among them (SO_ATTACH_REUSEPORT_CBPF, no privilege needed).
-// Connections already queued on the others stay there.
-func (s *Set) Steer(keep int) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	prog := []unix.SockFilter{
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: skfAdRandom},
-		{Code: unix.BPF_ALU | unix.BPF_MOD | unix.BPF_K, K: uint32(keep)},
-		{Code: unix.BPF_RET | unix.BPF_A},
-	}
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
-	for _, l := range s.Listeners {
-		if l.Shared || len(l.fds) <= keep {
-			continue
-		}
-		if err := unix.SetsockoptSockFprog(l.fds[0], unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog); err != nil {
-			return fmt.Errorf("listener %s: setsockopt SO_ATTACH_REUSEPORT_CBPF: %w", l.Name, err)
-		}
-	}
-	return nil
-}
-
-// skfAdRandom is SKF_AD_OFF + SKF_AD_RANDOM (linux/filter.h, which x/sys
-// does not name): classic BPF's load of a random number.
-const skfAdRandom = 0xfffff000 + 56
-
-// Unsteer gives the kernel back its own spreading over every shard.
-func (s *Set) Unsteer() error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, l := range s.Listeners {
-		if l.Shared {
-			continue
-		}
-		err := unix.SetsockoptInt(l.fds[0], unix.SOL_SOCKET, unix.SO_DETACH_REUSEPORT_BPF, 0)
-		if err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("listener %s: setsockopt SO_DETACH_REUSEPORT_BPF: %w", l.Name, err)
-		}
-	}
-	return nil
-}
-
 // CloseLastShard closes the highest shard of every per-worker listener
-// and reports how many connections were still queued on them: those are
-// reset, unless net.ipv4.tcp_migrate_req moves them to another shard.
-func (s *Set) CloseLastShard() (queued int, err error) {
+// and reports the connections that were still queued on them: reset, or
+// moved to another socket of the group where net.ipv4.tcp_migrate_req
+// says so.
+func (s *Set) CloseLastShard() (reset, moved int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	queued := 0
+	defer func() {
+		if MigratesOnClose() {
+			moved = queued
+		} else {
+			reset = queued
+		}
+	}()
 	for _, l := range s.Listeners {
 		if l.Shared || len(l.fds) < 2 {
 			continue
@@ -93,10 +55,30 @@ func (s *Set) CloseLastShard() (queued int, err error) {
 		if q, qerr := l.Queue(last); qerr == nil {
 			queued += q.Length
 		}
-		if cerr := unix.Close(l.fds[last]); cerr != nil && err == nil {
-			err = fmt.Errorf("listener %s: close shard %d: %w", l.Name, last, cerr)
+		if cerr := l.closeShard(last); cerr != nil && err == nil {
+			err = cerr
 		}
-		l.fds = l.fds[:last]
 	}
-	return queued, err
+	return 0, 0, err
+}
+
+// closeShard closes one of l's sockets and follows the group's change: the
+// group's last socket takes its place.
+func (l *Listener) closeShard(shard int) error {
+	l.refresh(false)
+	fd, inode := l.fds[shard], inodeOf(l.fds[shard])
+	err := unix.Close(fd)
+	l.fds = slices.Delete(l.fds, shard, shard+1)
+	l.left(shard, inode)
+	l.steering = slices.DeleteFunc(l.steering, func(s int) bool { return s == shard })
+	for i, s := range l.steering {
+		if s > shard {
+			l.steering[i] = s - 1
+		}
+	}
+	l.refresh(true)
+	if err != nil {
+		return fmt.Errorf("listener %s: close shard %d: %w", l.Name, shard, err)
+	}
+	return nil
 }

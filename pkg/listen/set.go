@@ -71,6 +71,10 @@ type Listener struct {
 	opts   Options
 	// unlink is the socket file to remove on Close (unix sockets only).
 	unlink *socketFile
+	// group is where fds sit in their SO_REUSEPORT group, and steering
+	// the shards that new connections are steered away from (nil: none).
+	group    group
+	steering []int
 }
 
 // Shards is how many sockets the listener holds.

@@ -196,22 +196,29 @@ type Sockets interface {
 	Queued(slot int) int
 	// AddShard binds the sockets of one more slot.
 	AddShard() error
-	// Steer sends new connections only to slots below keep; Unsteer ends
-	// that.
-	Steer(keep int) error
+	// Steer sends new connections away from the shards of the given
+	// slots, or fails without steering when it cannot tell where they are;
+	// Unsteer ends that.
+	Steer(away ...int) error
 	Unsteer() error
+	// Refresh follows other processes' sockets joining or leaving the
+	// shards' groups, re-steering where needed; each line says what
+	// changed.
+	Refresh() []string
 	// CloseLastShard closes the highest slot's sockets and says how many
-	// connections were still queued on them.
-	CloseLastShard() (queued int, err error)
+	// connections were still queued on them: reset, or moved to another
+	// shard.
+	CloseLastShard() (reset, moved int, err error)
 }
 
 // noSockets is a pool with no listener (a worker that connects out).
 type noSockets struct{}
 
-func (noSockets) FDs(int) []int                { return nil }
-func (noSockets) Names() []string              { return nil }
-func (noSockets) Queued(int) int               { return 0 }
-func (noSockets) AddShard() error              { return nil }
-func (noSockets) Steer(int) error              { return nil }
-func (noSockets) Unsteer() error               { return nil }
-func (noSockets) CloseLastShard() (int, error) { return 0, nil }
+func (noSockets) FDs(int) []int                     { return nil }
+func (noSockets) Names() []string                   { return nil }
+func (noSockets) Queued(int) int                    { return 0 }
+func (noSockets) AddShard() error                   { return nil }
+func (noSockets) Steer(...int) error                { return nil }
+func (noSockets) Unsteer() error                    { return nil }
+func (noSockets) Refresh() []string                 { return nil }
+func (noSockets) CloseLastShard() (int, int, error) { return 0, 0, nil }

@@ -24,6 +24,7 @@ type shrink struct {
 	began      time.Time
 	quietSince time.Time // the leaving queue has been empty since
 	stopped    bool      // its worker got the stop signal
+	unsteered  bool      // new connections still reach it
 }
 
 func (s *supervisor) scaleUp(now time.Time) {
@@ -65,11 +66,7 @@ func (s *supervisor) addSlot(now time.Time) error {
 		s.slots = s.slots[:len(s.slots)-1]
 		// The shard was in the group for as long as the fork took: what
 		// the kernel queued on it meanwhile is reset now, and counted.
-		queued, cerr := s.cfg.Sockets.CloseLastShard()
-		if cerr != nil {
-			s.log.Error("scale-up: close the added shard", "err", cerr)
-		}
-		s.counters.LostConnections += uint64(queued)
+		s.closeLastShard("scale-up undone")
 		return fmt.Errorf("start the worker of slot %d: %w", sl.index, err)
 	}
 	s.makeCurrent(sl, w, now)
@@ -92,12 +89,17 @@ func (s *supervisor) scaleDown(now time.Time) {
 		s.log.Warn("scale-down ignored: a rolling restart is under way")
 		return
 	}
-	if err := s.cfg.Sockets.Steer(len(s.slots) - 1); err != nil {
-		s.log.Error("scale down", "err", err)
-		return
-	}
 	last.leaving, last.restartAt = true, time.Time{}
 	s.shrinking, s.changed = &shrink{slot: last, began: now}, true
+	if err := s.cfg.Sockets.Steer(last.index); err != nil {
+		// Steering that guessed could send every new connection to the
+		// leaving shard. Without it the worker stops at once, as a roll
+		// stops its predecessor, and what is queued at the close is moved
+		// (tcp_migrate_req) or reset.
+		s.shrinking.unsteered = true
+		s.log.Warn("scaling down without steering: the last slot's worker stops now", "slot", last.index, "err", err)
+		return
+	}
 	s.log.Info("scaling down: new connections go to the other slots while the last one drains", "slot", last.index)
 }
 
@@ -110,8 +112,11 @@ func (s *supervisor) stepShrink(now time.Time) {
 		return
 	}
 	sl := sh.slot
+	if !sh.unsteered {
+		s.refreshGroups()
+	}
 	if !sh.stopped {
-		if !s.drained(sh, now) && now.Sub(sh.began) < s.cfg.StopTimeout {
+		if !sh.unsteered && !s.drained(sh, now) && now.Sub(sh.began) < s.cfg.StopTimeout {
 			return
 		}
 		sh.stopped = true
@@ -142,20 +147,37 @@ func (s *supervisor) drained(sh *shrink, now time.Time) bool {
 // spread over the rest again (in that order: unsteered first, the group
 // could still pick the closing socket).
 func (s *supervisor) removeLastSlot(sl *slot) {
-	queued, err := s.cfg.Sockets.CloseLastShard()
-	if err != nil {
-		s.log.Error("scale down: close the last shard", "err", err)
-	}
+	s.closeLastShard("scale down")
 	if err := s.cfg.Sockets.Unsteer(); err != nil {
 		s.log.Error("scale down: unsteer", "err", err)
-	}
-	if queued > 0 {
-		s.counters.LostConnections += uint64(queued)
-		s.log.Error("scale down: connections were still queued on the closed shard; they were reset unless net.ipv4.tcp_migrate_req moved them",
-			"queued", queued)
 	}
 	s.slots = s.slots[:len(s.slots)-1]
 	s.shrinking, s.changed = nil, true
 	s.counters.ScaleDowns++
 	s.log.Info("scaled down", "workers", len(s.slots))
+}
+
+// closeLastShard closes the highest slot's sockets and counts what was
+// still queued on them.
+func (s *supervisor) closeLastShard(why string) {
+	reset, moved, err := s.cfg.Sockets.CloseLastShard()
+	if err != nil {
+		s.log.Error(why+": close the last shard", "err", err)
+	}
+	s.counters.LostConnections += uint64(reset)
+	s.counters.MovedConnections += uint64(moved)
+	switch {
+	case reset > 0:
+		s.log.Error(why+": connections still queued on the closed shard were reset (net.ipv4.tcp_migrate_req is off)", "reset", reset)
+	case moved > 0:
+		s.log.Info(why+": connections still queued on the closed shard moved to another (net.ipv4.tcp_migrate_req)", "moved", moved)
+	}
+}
+
+// refreshGroups follows the shards' groups while steering depends on
+// them, and logs what changed.
+func (s *supervisor) refreshGroups() {
+	for _, line := range s.cfg.Sockets.Refresh() {
+		s.log.Info(line)
+	}
 }

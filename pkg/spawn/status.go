@@ -68,8 +68,10 @@ type Counters struct {
 	// successor did not become ready (each ends its roll).
 	Rolls, RollFailures uint64
 	// ScaleUps and ScaleDowns count slots added and removed;
-	// LostConnections the connections still queued on a removed shard.
-	ScaleUps, ScaleDowns, LostConnections uint64
+	// LostConnections the connections still queued on a removed shard and
+	// reset, MovedConnections those the kernel moved to another shard
+	// (net.ipv4.tcp_migrate_req).
+	ScaleUps, ScaleDowns, LostConnections, MovedConnections uint64
 	// ScaleFailures counts scale-ups undone because the new shard or its
 	// first worker could not be made; ScaleRefused those refused at
 	// MaxWorkers.

@@ -1,0 +1,153 @@
+package listen
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Steering attaches a classic BPF program to a per-worker listener's
+// group (SO_ATTACH_REUSEPORT_CBPF, no privilege needed): it returns the
+// index of the socket a new connection goes to, and an index past the end
+// gives the kernel its own spreading back. There is one program per group:
+// another process that shares the group (a shardinit beside this one)
+// replaces it when it steers.
+
+// Steer sends new connections away from the shards of the given slots, at
+// random over every other socket of each per-worker listener's group
+// (another process's sockets too). Connections already queued on those
+// shards stay there. It refuses with ErrOrderUnknown, and steers nothing,
+// when a listener cannot tell where its shards sit in the group.
+func (s *Set) Steer(away ...int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.Listeners {
+		if l.Shared {
+			continue
+		}
+		if ch := l.refresh(false); !ch.known {
+			s.unsteer()
+			return fmt.Errorf("listener %s: %w: %s", l.Name, ErrOrderUnknown, ch.why)
+		}
+		l.steering = slices.Clone(away)
+		if err := l.attach(); err != nil {
+			s.unsteer()
+			return err
+		}
+	}
+	return nil
+}
+
+// Unsteer gives the kernel back its own spreading over every shard.
+func (s *Set) Unsteer() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsteer()
+}
+
+func (s *Set) unsteer() error {
+	var first error
+	for _, l := range s.Listeners {
+		if l.Shared {
+			continue
+		}
+		l.steering = nil
+		if err := l.attach(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// attach puts l's steering on its group, or takes it off.
+func (l *Listener) attach() error { return l.attachWith(nil) }
+
+// attachWith puts l's steering on its group, behind a probe that sends
+// the connection from source port probes[k] to index k.
+func (l *Listener) attachWith(probes []uint16) error {
+	if len(l.fds) == 0 {
+		return nil
+	}
+	if l.steering == nil && probes == nil {
+		err := unix.SetsockoptInt(l.fds[0], unix.SOL_SOCKET, unix.SO_DETACH_REUSEPORT_BPF, 0)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("listener %s: setsockopt SO_DETACH_REUSEPORT_BPF: %w", l.Name, err)
+		}
+		return nil
+	}
+	var away []int
+	for _, shard := range l.steering {
+		if shard >= 0 && shard < len(l.group.pos) {
+			away = append(away, l.group.pos[shard])
+		}
+	}
+	prog := append(probeProgram(probes), spreadProgram(l.group.size, away)...)
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	if err := unix.SetsockoptSockFprog(l.fds[0], unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog); err != nil {
+		return fmt.Errorf("listener %s: setsockopt SO_ATTACH_REUSEPORT_CBPF: %w", l.Name, err)
+	}
+	return nil
+}
+
+const (
+	// skfAdRandom and skfNetOff are SKF_AD_OFF + SKF_AD_RANDOM and
+	// SKF_NET_OFF (linux/filter.h, which x/sys does not name): classic
+	// BPF's load of a random number, and the base of loads from the IP
+	// header (the program's own data starts past the TCP header).
+	skfAdRandom = 0xfffff000 + 56
+	skfNetOff   = 0xfff00000
+	// noIndex is past every group's end: the kernel spreads by its hash.
+	noIndex = 0xffffffff
+)
+
+// spreadProgram picks an index at random among the size of a group, but
+// none of away: r = random % (size - len(away)), then r steps over each
+// excluded index in ascending order. With nothing to avoid it leaves the
+// choice to the kernel.
+func spreadProgram(size int, away []int) []unix.SockFilter {
+	away = slices.Compact(slices.Sorted(slices.Values(away)))
+	if len(away) == 0 || len(away) >= size {
+		return []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: noIndex}}
+	}
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: skfAdRandom},
+		{Code: unix.BPF_ALU | unix.BPF_MOD | unix.BPF_K, K: uint32(size - len(away))},
+	}
+	for _, index := range away {
+		prog = append(prog,
+			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, K: uint32(index), Jt: 0, Jf: 1},
+			unix.SockFilter{Code: unix.BPF_ALU | unix.BPF_ADD | unix.BPF_K, K: 1})
+	}
+	return append(prog, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_A})
+}
+
+// probeProgram sends a connection whose source port is ports[k] to index
+// k and lets every other through to what follows. The source port is read
+// from the IP header of either version (a dual-stack socket takes both),
+// assuming no IPv4 options or IPv6 extension headers, which a loopback
+// connection of our own does not have.
+func probeProgram(ports []uint16) []unix.SockFilter {
+	if len(ports) == 0 {
+		return nil
+	}
+	jumpPast := uint32(2 * len(ports)) // the port comparisons
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: skfNetOff},
+		{Code: unix.BPF_ALU | unix.BPF_RSH | unix.BPF_K, K: 4},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 4, Jt: 0, Jf: 2},
+		{Code: unix.BPF_LD | unix.BPF_H | unix.BPF_ABS, K: skfNetOff + 20},
+		{Code: unix.BPF_JMP | unix.BPF_JA, K: 3},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 6, Jt: 1, Jf: 0},
+		{Code: unix.BPF_JMP | unix.BPF_JA, K: 1 + jumpPast},
+		{Code: unix.BPF_LD | unix.BPF_H | unix.BPF_ABS, K: skfNetOff + 40},
+	}
+	for k, port := range ports {
+		prog = append(prog,
+			unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: uint32(port), Jt: 0, Jf: 1},
+			unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: uint32(k)})
+	}
+	return prog
+}
