@@ -20,6 +20,11 @@ import (
 type load struct {
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	ok, failed atomic.Int64
+	// reusedFailed counts the failures of requests sent on a connection
+	// that had carried one already: a keep-alive connection that the
+	// server may close while idle, as the request goes out (the server's
+	// race, not the pool's). The rest came on a new connection.
+	reusedFailed atomic.Int64
 	firstErr   atomic.Value
 	stop       chan struct{}
 	done       sync.WaitGroup
@@ -48,6 +53,7 @@ func startLoadVia(t *testing.T, dial func(ctx context.Context, network, addr str
 func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 	var conn net.Conn
 	var br *bufio.Reader
+	reused := false
 	defer func() {
 		if conn != nil {
 			conn.Close()
@@ -67,11 +73,14 @@ func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 				l.fail(err)
 				continue
 			}
-			conn, br = c, bufio.NewReader(c)
+			conn, br, reused = c, bufio.NewReader(c), false
 		}
 		reuse, err := request(conn, br, keepAlive)
 		if err != nil {
 			l.fail(err)
+			if reused {
+				l.reusedFailed.Add(1)
+			}
 		} else {
 			l.ok.Add(1)
 		}
@@ -79,6 +88,7 @@ func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 			conn.Close()
 			conn = nil
 		}
+		reused = true
 	}
 }
 
@@ -121,7 +131,8 @@ func (l *load) finish() {
 }
 
 func (l *load) String() string {
-	s := fmt.Sprintf("%d requests answered, %d failed", l.ok.Load(), l.failed.Load())
+	s := fmt.Sprintf("%d requests answered, %d failed (%d of them on a reused keep-alive connection)",
+		l.ok.Load(), l.failed.Load(), l.reusedFailed.Load())
 	if err := l.firstErr.Load(); err != nil {
 		s += fmt.Sprintf(" (first: %s)", err)
 	}

@@ -120,6 +120,47 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	in.stopCleanly()
 }
 
+// A server written only against go-systemd (activation.Listeners,
+// daemon.SdNotify) that stops with http.Server.Shutdown alone closes,
+// unanswered, a connection it accepted after its stop began. A roll must
+// therefore stop a worker only once no new connection can reach it: ten
+// rolls under load fail no request on a new connection. (A keep-alive
+// connection that Shutdown closes while idle, as a request goes out on it,
+// is the server's own race: counted apart, not failed.)
+func TestRollGoSystemdShutdown(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in, port := startPool(t, start{}, 4, append(p.flag(), "--ready-on", "notify"), "go-systemd")
+	p.waitCode("/readyz", http.StatusOK)
+	tr := startTraffic(t, p, port, 4)
+	began := time.Now()
+	for i := range 10 {
+		before := slotsOf(p.status())
+		in.signal(syscall.SIGHUP)
+		eventually(t, 30*time.Second, fmt.Sprintf("roll %d to replace all 4 workers", i+1), func() bool {
+			return settled(p.status(), before)
+		})
+	}
+	tr.load.finish()
+	tr.ready.finish()
+	l := tr.load
+	t.Logf("during 10 rolls of 4 go-systemd workers (%s): %s", time.Since(began).Round(time.Millisecond), l)
+	if newFailed := l.failed.Load() - l.reusedFailed.Load(); newFailed > 0 || l.ok.Load() == 0 {
+		t.Errorf("%d requests on new connections failed, want none: %s", newFailed, l)
+	}
+	if tr.ready.bad.Load() > 0 {
+		t.Errorf("/readyz was not 200 %d of %d times", tr.ready.bad.Load(), tr.ready.asked.Load())
+	}
+	// Each roll went onto fresh shards, and each predecessor's closed.
+	if n := len(listenSockets(t, port)); n != 4 {
+		t.Errorf("%d listening sockets after the rolls, want 4", n)
+	}
+	if !strings.Contains(in.log.String(), "the predecessor serves out its own queue") {
+		t.Errorf("the log does not show a handover onto a fresh shard")
+	}
+	in.stopCleanly()
+}
+
 // startNotifyPool starts n workers that are ready only once told (a file
 // in dir, see makeReady), and tells them.
 func startNotifyPool(t *testing.T, p probe, dir string, n int, flags ...string) (*instance, int) {
@@ -151,6 +192,9 @@ func TestRollAbortsWhenSuccessorNeverReady(t *testing.T) {
 	}
 	if !strings.Contains(in.log.String(), "rolling restart aborted") {
 		t.Errorf("the log does not say the roll was aborted")
+	}
+	if n := len(listenSockets(t, port)); n != 2 {
+		t.Errorf("%d listening sockets after the failed roll, want 2: the successor's shard closed", n)
 	}
 	in.stopCleanly()
 }

@@ -18,7 +18,8 @@
 //	orphan-storm    serve, and leave orphans that exit at once, thousands a second
 //	fork-bomb       serve; slot 0 starts children on SIGUSR2 until the kernel refuses one (EAGAIN)
 //
-// and the moreModes (isolation.go) and cleanModes (clean.go).
+// and the moreModes (isolation.go), cleanModes (clean.go) and plainModes
+// (plain.go).
 //
 // Every HTTP worker answers "/" with "SLOT PID\n" and "/info" with Info.
 package testworker
@@ -89,7 +90,7 @@ func Main(args []string) int {
 	case "fork-bomb":
 		return forkBomb()
 	}
-	for _, modes := range []map[string]func([]string) int{moreModes, cleanModes} {
+	for _, modes := range []map[string]func([]string) int{moreModes, cleanModes, plainModes} {
 		if run, ok := modes[mode]; ok {
 			return run(rest)
 		}

@@ -15,7 +15,7 @@ type socketFile struct{}
 func (l *Listener) close() error { return nil }
 
 // AddShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) AddShard() error { return ErrNotSupported }
+func (s *Set) AddShard() (int, error) { return -1, ErrNotSupported }
 
 // Steer needs Linux's SO_ATTACH_REUSEPORT_CBPF.
 func (s *Set) Steer(away ...int) error { return ErrNotSupported }
@@ -23,8 +23,11 @@ func (s *Set) Steer(away ...int) error { return ErrNotSupported }
 // Unsteer needs Linux's SO_DETACH_REUSEPORT_BPF.
 func (s *Set) Unsteer() error { return ErrNotSupported }
 
-// CloseLastShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) CloseLastShard() (int, int, error) { return 0, 0, ErrNotSupported }
+// CloseShard needs Linux's SO_REUSEPORT groups.
+func (s *Set) CloseShard(int) (int, int, error) { return 0, 0, ErrNotSupported }
+
+// ReplaceShard needs Linux's SO_REUSEPORT groups.
+func (s *Set) ReplaceShard(int, int) (int, int, error) { return 0, 0, ErrNotSupported }
 
 // Refresh needs Linux's sock_diag.
 func (s *Set) Refresh() []string { return nil }

@@ -187,15 +187,18 @@ func oneOf[T ~string](setting, s string, choices ...T) (T, error) {
 // Sockets is what the supervisor needs of the listening sockets;
 // listen.Set has it all.
 type Sockets interface {
-	// FDs are a slot's sockets in --listen order: the worker's fds 3, 4, ….
-	FDs(slot int) []int
+	// FDs are a shard's sockets in --listen order: the worker's fds 3, 4,
+	// …. Shard i is slot i's, but while a slot rolls its successor serves
+	// a fresh shard of its own, numbered above every slot's.
+	FDs(shard int) []int
 	// Names label them in LISTEN_FDNAMES.
 	Names() []string
-	// Queued is how many connections wait on the sockets that only the
-	// slot's worker accepts from (its shards).
-	Queued(slot int) int
-	// AddShard binds the sockets of one more slot.
-	AddShard() error
+	// Queued is how many connections wait on the shard's sockets, which
+	// only one worker accepts from.
+	Queued(shard int) int
+	// AddShard binds one more shard and says its number; -1 when no
+	// listener has a socket per worker.
+	AddShard() (int, error)
 	// Steer sends new connections away from the shards of the given
 	// slots, or fails without steering when it cannot tell where they are;
 	// Unsteer ends that.
@@ -205,20 +208,23 @@ type Sockets interface {
 	// shards' groups, re-steering where needed; each line says what
 	// changed.
 	Refresh() []string
-	// CloseLastShard closes the highest slot's sockets and says how many
-	// connections were still queued on them: reset, or moved to another
-	// shard.
-	CloseLastShard() (reset, moved int, err error)
+	// CloseShard closes a shard, and the shards above it move down one
+	// number; ReplaceShard closes old and gives its number to fresh. Both
+	// say how many connections were still queued on what closed: reset,
+	// or moved to another shard.
+	CloseShard(shard int) (reset, moved int, err error)
+	ReplaceShard(old, fresh int) (reset, moved int, err error)
 }
 
 // noSockets is a pool with no listener (a worker that connects out).
 type noSockets struct{}
 
-func (noSockets) FDs(int) []int                     { return nil }
-func (noSockets) Names() []string                   { return nil }
-func (noSockets) Queued(int) int                    { return 0 }
-func (noSockets) AddShard() error                   { return nil }
-func (noSockets) Steer(...int) error                { return nil }
-func (noSockets) Unsteer() error                    { return nil }
-func (noSockets) Refresh() []string                 { return nil }
-func (noSockets) CloseLastShard() (int, int, error) { return 0, 0, nil }
+func (noSockets) FDs(int) []int                           { return nil }
+func (noSockets) Names() []string                         { return nil }
+func (noSockets) Queued(int) int                          { return 0 }
+func (noSockets) AddShard() (int, error)                  { return -1, nil }
+func (noSockets) Steer(...int) error                      { return nil }
+func (noSockets) Unsteer() error                          { return nil }
+func (noSockets) Refresh() []string                       { return nil }
+func (noSockets) CloseShard(int) (int, int, error)        { return 0, 0, nil }
+func (noSockets) ReplaceShard(int, int) (int, int, error) { return 0, 0, nil }

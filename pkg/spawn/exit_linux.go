@@ -26,6 +26,9 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	switch {
 	case w == sl.successor:
 		sl.successor = nil
+		if sl.handover != nil {
+			s.dropFresh(sl)
+		}
 		if s.phase == Running || s.phase == Draining {
 			s.abortRoll(sl, "successor exited before it was ready: "+how)
 		}

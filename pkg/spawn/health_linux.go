@@ -103,7 +103,7 @@ func (s *supervisor) sampleQueues(now time.Time) {
 			sl.backlog = backlog{}
 			continue
 		}
-		queued := s.cfg.Sockets.Queued(sl.index)
+		queued := s.cfg.Sockets.Queued(s.servingShard(sl))
 		if stuck := sl.backlog.observe(queued, now, s.cfg.StuckTimeout); stuck != w.stuck {
 			s.setStuck(w, stuck, queued, now)
 		}

@@ -64,7 +64,8 @@ type slot struct {
 	budget     budget
 	backlog    backlog
 	lastExit   string
-	leaving    bool // being removed by a scale-down
+	leaving    bool      // being removed by a scale-down
+	handover   *handover // a roll onto a fresh shard
 }
 
 // worker is one process. A slot has one current worker, and while it is
@@ -72,6 +73,7 @@ type slot struct {
 type worker struct {
 	pid        int
 	slot       *slot
+	shard      int // the shard it serves
 	generation int
 	started    time.Time
 	ready      bool
@@ -166,8 +168,8 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 	switch s.phase {
 	case Running:
 		earliest(s.nextSample)
-		if s.shrinking != nil && !s.shrinking.stopped {
-			earliest(now.Add(50 * time.Millisecond)) // watch the leaving queue drain
+		if (s.shrinking != nil && !s.shrinking.stopped) || s.draining() {
+			earliest(now.Add(50 * time.Millisecond)) // watch a leaving queue drain
 		}
 	case Draining:
 		earliest(s.nextSample)
@@ -193,6 +195,7 @@ func (s *supervisor) advance(now time.Time) {
 		s.sampleQueues(now)
 		s.checkSuccessors(now)
 		s.stepRoll(now)
+		s.stepHandovers(now)
 		s.stepShrink(now)
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)

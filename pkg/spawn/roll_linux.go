@@ -24,6 +24,8 @@ func (s *supervisor) requestRestart(why string, now time.Time) {
 	}
 	pending := make([]int, 0, len(s.slots))
 	for _, sl := range s.slots {
+		// A slot whose predecessor still drains is rolled again once
+		// that handover is done.
 		if sl.successor == nil && !sl.leaving {
 			pending = append(pending, sl.index)
 		}
@@ -41,11 +43,14 @@ func (s *supervisor) requestRestart(why string, now time.Time) {
 // stepRoll starts successors while fewer than --restart-surge slots are
 // rolling, and ends the roll when every slot has been rolled.
 func (s *supervisor) stepRoll(now time.Time) {
-	if s.roll == nil {
-		return
+	if s.roll == nil || s.shrinking != nil {
+		return // a roll waits for a scale-down to end
 	}
 	for len(s.roll.pending) > 0 && s.rolling() < s.cfg.RestartSurge {
 		sl := s.slots[s.roll.pending[0]]
+		if sl.handover != nil {
+			break // its last handover is not done
+		}
 		s.roll.pending = s.roll.pending[1:]
 		if sl.current == nil {
 			continue // waiting for a restart: its next worker is new anyway
@@ -63,7 +68,7 @@ func (s *supervisor) stepRoll(now time.Time) {
 func (s *supervisor) rolling() int {
 	n := 0
 	for _, sl := range s.slots {
-		if sl.successor != nil {
+		if sl.successor != nil || sl.handover != nil {
 			n++
 		}
 	}
@@ -78,8 +83,15 @@ func (s *supervisor) rolling() int {
 const startSettle = time.Second
 
 func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
-	w, err := s.spawn(sl, now)
+	shard, fresh := s.freshShard(sl)
+	if !fresh {
+		shard = sl.index
+	}
+	w, err := s.spawn(sl, shard, now)
 	if err != nil {
+		if fresh {
+			s.dropFresh(sl)
+		}
 		s.abortRoll(sl, "successor not started: "+err.Error())
 		return
 	}
@@ -91,12 +103,20 @@ func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
 	}
 }
 
-// promote makes sl's ready successor its current worker and asks the
-// predecessor to stop.
+// promote makes sl's ready successor its current worker. The predecessor
+// is asked to stop at once when they share a shard, or once its own shard
+// has drained (stepHandovers).
 func (s *supervisor) promote(sl *slot, now time.Time) {
 	old, w := sl.current, sl.successor
 	sl.current, sl.successor, sl.backlog, s.changed = w, nil, backlog{}, true
 	w.readyBy, w.settleAt = time.Time{}, time.Time{}
+	if sl.handover != nil {
+		if old != nil {
+			s.log.Info("worker replaced; the predecessor serves out its own queue", "slot", sl.index, "pid", w.pid, "predecessor", old.pid)
+		}
+		s.promoteOnto(sl, old, now)
+		return
+	}
 	if old != nil {
 		s.log.Info("worker replaced", "slot", sl.index, "pid", w.pid, "predecessor", old.pid)
 		s.retire(old, now)
@@ -115,6 +135,9 @@ func (s *supervisor) checkSuccessors(now time.Time) {
 		case !w.readyBy.IsZero() && !now.Before(w.readyBy):
 			s.retire(w, now)
 			sl.successor = nil
+			if sl.handover != nil {
+				s.dropFresh(sl)
+			}
 			s.abortRoll(sl, "successor not ready within "+s.cfg.ReadyTimeout.String())
 		}
 	}

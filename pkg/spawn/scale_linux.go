@@ -35,6 +35,9 @@ func (s *supervisor) scaleUp(now time.Time) {
 	case s.shrinking != nil:
 		s.log.Warn("scale-up ignored: a scale-down is under way")
 		return
+	case s.roll != nil:
+		s.log.Warn("scale-up ignored: a rolling restart is under way")
+		return
 	case len(s.slots) >= s.cfg.MaxWorkers:
 		s.counters.ScaleRefused++
 		s.changed = true
@@ -56,17 +59,17 @@ func (s *supervisor) scaleUp(now time.Time) {
 // left to fork) would only be restarted in a loop, and at --max-restarts
 // end the pool that it was meant to grow.
 func (s *supervisor) addSlot(now time.Time) error {
-	if err := s.cfg.Sockets.AddShard(); err != nil {
+	if _, err := s.cfg.Sockets.AddShard(); err != nil {
 		return err
 	}
 	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}}
 	s.slots = append(s.slots, sl) // before spawn: its worker is told the new number of slots
-	w, err := s.spawn(sl, now)
+	w, err := s.spawn(sl, sl.index, now)
 	if err != nil {
-		s.slots = s.slots[:len(s.slots)-1]
 		// The shard was in the group for as long as the fork took: what
 		// the kernel queued on it meanwhile is reset now, and counted.
 		s.closeLastShard("scale-up undone")
+		s.slots = s.slots[:len(s.slots)-1]
 		return fmt.Errorf("start the worker of slot %d: %w", sl.index, err)
 	}
 	s.makeCurrent(sl, w, now)
@@ -91,7 +94,7 @@ func (s *supervisor) scaleDown(now time.Time) {
 	}
 	last.leaving, last.restartAt = true, time.Time{}
 	s.shrinking, s.changed = &shrink{slot: last, began: now}, true
-	if err := s.cfg.Sockets.Steer(last.index); err != nil {
+	if err := s.steer(); err != nil {
 		// Steering that guessed could send every new connection to the
 		// leaving shard. Without it the worker stops at once, as a roll
 		// stops its predecessor, and what is queued at the close is moved
@@ -112,11 +115,8 @@ func (s *supervisor) stepShrink(now time.Time) {
 		return
 	}
 	sl := sh.slot
-	if !sh.unsteered {
-		s.refreshGroups()
-	}
 	if !sh.stopped {
-		if !sh.unsteered && !s.drained(sh, now) && now.Sub(sh.began) < s.cfg.StopTimeout {
+		if !sh.unsteered && !s.quiet(sl.index, &sh.quietSince, now) && now.Sub(sh.began) < s.cfg.StopTimeout {
 			return
 		}
 		sh.stopped = true
@@ -132,27 +132,16 @@ func (s *supervisor) stepShrink(now time.Time) {
 	s.removeLastSlot(sl)
 }
 
-func (s *supervisor) drained(sh *shrink, now time.Time) bool {
-	if s.cfg.Sockets.Queued(sh.slot.index) > 0 {
-		sh.quietSince = time.Time{}
-		return false
-	}
-	if sh.quietSince.IsZero() {
-		sh.quietSince = now
-	}
-	return now.Sub(sh.quietSince) >= shrinkQuiet
-}
-
 // removeLastSlot closes the leaving slot's sockets, then lets the kernel
 // spread over the rest again (in that order: unsteered first, the group
 // could still pick the closing socket).
 func (s *supervisor) removeLastSlot(sl *slot) {
 	s.closeLastShard("scale down")
-	if err := s.cfg.Sockets.Unsteer(); err != nil {
-		s.log.Error("scale down: unsteer", "err", err)
-	}
 	s.slots = s.slots[:len(s.slots)-1]
 	s.shrinking, s.changed = nil, true
+	if err := s.steer(); err != nil {
+		s.log.Error("scale down: unsteer", "err", err)
+	}
 	s.counters.ScaleDowns++
 	s.log.Info("scaled down", "workers", len(s.slots))
 }
@@ -160,7 +149,12 @@ func (s *supervisor) removeLastSlot(sl *slot) {
 // closeLastShard closes the highest slot's sockets and counts what was
 // still queued on them.
 func (s *supervisor) closeLastShard(why string) {
-	reset, moved, err := s.cfg.Sockets.CloseLastShard()
+	reset, moved, err := s.cfg.Sockets.CloseShard(len(s.slots) - 1)
+	s.countClosed(why, reset, moved, err)
+}
+
+// countClosed logs and counts what was still queued on a shard that closed.
+func (s *supervisor) countClosed(why string, reset, moved int, err error) {
 	if err != nil {
 		s.log.Error(why+": close the last shard", "err", err)
 	}

@@ -17,7 +17,7 @@ const selfExe = "/proc/self/exe"
 // start launches a new worker for sl; it becomes the slot's current one.
 func (s *supervisor) start(sl *slot, now time.Time) {
 	sl.restartAt, sl.backlog = time.Time{}, backlog{}
-	w, err := s.spawn(sl, now)
+	w, err := s.spawn(sl, s.servingShard(sl), now)
 	if err != nil {
 		s.log.Error("start worker", "slot", sl.index, "err", err)
 		s.afterExit(sl, 1, "not started: "+err.Error(), now)
@@ -35,10 +35,10 @@ func (s *supervisor) makeCurrent(sl *slot, w *worker, now time.Time) {
 	}
 }
 
-// spawn forks the exec stage, which becomes a worker of sl, and registers
-// it; where it goes in the slot is the caller's business.
-func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
-	fds := s.cfg.Sockets.FDs(sl.index)
+// spawn forks the exec stage, which becomes a worker of sl on shard, and
+// registers it; where it goes in the slot is the caller's business.
+func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) {
+	fds := s.cfg.Sockets.FDs(shard)
 	files := []uintptr{0, 1, 2}
 	for _, fd := range fds {
 		files = append(files, uintptr(fd))
@@ -65,7 +65,7 @@ func (s *supervisor) spawn(sl *slot, now time.Time) (*worker, error) {
 		s.fgGroup = pid
 	}
 	sl.generation++
-	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock}
+	w := &worker{pid: pid, slot: sl, shard: shard, generation: sl.generation, started: now, sock: sock}
 	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {
@@ -109,8 +109,13 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 	old := sl.current
 	s.log.Warn("replacing worker", "slot", sl.index, "pid", old.pid, "reason", why)
 	if sl.successor != nil {
-		// A roll already started one: it takes over now, ready or not.
+		// A roll already started one: it takes over now, ready or not,
+		// and the replaced worker is not left to drain.
 		s.promote(sl, now)
+		if h := sl.handover; h != nil && h.old == old && !h.stopped {
+			h.stopped = true
+			s.retire(old, now)
+		}
 		return
 	}
 	s.start(sl, now)
@@ -120,8 +125,9 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 // retire asks a replaced worker to stop and schedules its SIGKILL. SIGCONT
 // follows the stop signal: a worker that was stopped (SIGSTOP) then
 // finishes the requests it had accepted instead of losing them at the
-// SIGKILL. Until its listener closes it may take a few more connections
-// from the queue its successor serves; a worker that drains properly
+// SIGKILL. A worker that shares its queue with its successor (a stuck
+// one, or a roll that could not steer) may take a few more connections
+// from it until its listener closes; a worker that drains properly
 // (listen.ServeHTTP) answers those too, while one that calls Go's
 // http.Server.Shutdown alone may drop them.
 func (s *supervisor) retire(w *worker, now time.Time) {

@@ -1,0 +1,188 @@
+package spawn
+
+import "time"
+
+// A rolling restart hands a slot over on a fresh shard, as a scale-down
+// retires one: the successor gets a socket of its own in each group, and
+// new connections are steered away from it until it is ready. Then they
+// are steered away from the predecessor's shard instead, and the
+// predecessor serves out what is queued there and what it has accepted;
+// only once that queue has stayed empty does it get the stop signal, so a
+// server that closes what it accepts after its stop began (Go's
+// http.Server.Shutdown) is never handed a new connection it would drop.
+// Once it is gone its shard closes and the successor's takes its number.
+// Where the group's order cannot be known (listen.ErrOrderUnknown), or no
+// listener has a socket per worker, the successor shares the
+// predecessor's sockets as before, and whatever waits in their queues
+// passes to it.
+
+// handover is a slot's roll onto a fresh shard, from the successor's
+// start until the predecessor's shard is closed.
+type handover struct {
+	shard      int       // the successor's fresh shard
+	promoted   bool      // the successor is the slot's current worker
+	old        *worker   // the predecessor, draining on the slot's own shard
+	since      time.Time // the predecessor's drain began
+	quietSince time.Time // its queue has been empty since
+	stopped    bool      // it got the stop signal
+}
+
+// servingShard is the shard that the slot's current worker serves.
+func (s *supervisor) servingShard(sl *slot) int {
+	if h := sl.handover; h != nil && h.promoted {
+		return h.shard
+	}
+	return sl.index
+}
+
+// freshShard gives sl a shard of its own for its successor, steered away
+// from until the successor is ready; false when it cannot, and the
+// successor shares the slot's sockets.
+func (s *supervisor) freshShard(sl *slot) (int, bool) {
+	shard, err := s.cfg.Sockets.AddShard()
+	switch {
+	case err != nil:
+		s.log.Warn("rolling the slot on its own sockets: no fresh shard", "slot", sl.index, "err", err)
+		return 0, false
+	case shard < 0:
+		return 0, false
+	}
+	sl.handover = &handover{shard: shard}
+	if err := s.steer(); err != nil {
+		s.log.Warn("rolling the slot on its own sockets: new connections cannot be steered", "slot", sl.index, "err", err)
+		s.dropFresh(sl)
+		return 0, false
+	}
+	return shard, true
+}
+
+// dropFresh closes a successor's fresh shard that will not take over.
+func (s *supervisor) dropFresh(sl *slot) {
+	h := sl.handover
+	sl.handover = nil
+	reset, moved, err := s.cfg.Sockets.CloseShard(h.shard)
+	s.countClosed("roll: close the successor's shard", reset, moved, err)
+	s.shardGone(h.shard, -1)
+	s.steer()
+}
+
+// promoteOnto makes the successor current and starts the predecessor's
+// drain on the slot's own shard.
+func (s *supervisor) promoteOnto(sl *slot, old *worker, now time.Time) {
+	h := sl.handover
+	h.promoted, h.old, h.since = true, old, now
+	if err := s.steer(); err != nil && old != nil {
+		s.log.Warn("roll: new connections cannot be steered away from the predecessor; it stops now", "slot", sl.index, "err", err)
+		h.stopped = true
+		s.retire(old, now)
+	}
+}
+
+// stepHandovers stops each draining predecessor once its queue has stayed
+// empty (or after --stop-timeout), and closes its shard once it is gone.
+func (s *supervisor) stepHandovers(now time.Time) {
+	if s.steered() {
+		s.refreshGroups()
+	}
+	for _, sl := range s.slots {
+		h := sl.handover
+		if h == nil || !h.promoted {
+			continue
+		}
+		if h.old != nil && s.byPID[h.old.pid] == h.old {
+			if !h.stopped && (s.quiet(sl.index, &h.quietSince, now) || now.Sub(h.since) >= s.cfg.StopTimeout) {
+				h.stopped = true
+				s.retire(h.old, now)
+			}
+			continue
+		}
+		s.finishHandover(sl)
+	}
+}
+
+// quiet says whether shard's queue has been empty for shrinkQuiet.
+func (s *supervisor) quiet(shard int, since *time.Time, now time.Time) bool {
+	if s.cfg.Sockets.Queued(shard) > 0 {
+		*since = time.Time{}
+		return false
+	}
+	if since.IsZero() {
+		*since = now
+	}
+	return now.Sub(*since) >= shrinkQuiet
+}
+
+func (s *supervisor) finishHandover(sl *slot) {
+	h := sl.handover
+	sl.handover = nil
+	reset, moved, err := s.cfg.Sockets.ReplaceShard(sl.index, h.shard)
+	s.countClosed("roll: close the predecessor's shard", reset, moved, err)
+	s.shardGone(h.shard, sl.index)
+	s.steer()
+	s.changed = true
+}
+
+// shardGone follows the Set's renumbering once fresh closed or took the
+// number to (-1: closed): the shards above fresh move down one.
+func (s *supervisor) shardGone(fresh, to int) {
+	move := func(shard int) int {
+		switch {
+		case shard == fresh && to >= 0:
+			return to
+		case shard > fresh:
+			return shard - 1
+		}
+		return shard
+	}
+	for _, w := range s.byPID {
+		w.shard = move(w.shard)
+	}
+	for _, sl := range s.slots {
+		if sl.handover != nil {
+			sl.handover.shard = move(sl.handover.shard)
+		}
+	}
+}
+
+// steer sends new connections away from every shard that must not get
+// them: a successor's that is not ready, a draining predecessor's, the
+// leaving slot's of a scale-down.
+func (s *supervisor) steer() error {
+	var away []int
+	for _, sl := range s.slots {
+		switch h := sl.handover; {
+		case h == nil:
+		case h.promoted:
+			away = append(away, sl.index)
+		default:
+			away = append(away, h.shard)
+		}
+	}
+	if sh := s.shrinking; sh != nil && !sh.unsteered {
+		away = append(away, sh.slot.index)
+	}
+	if len(away) == 0 {
+		return s.cfg.Sockets.Unsteer()
+	}
+	return s.cfg.Sockets.Steer(away...)
+}
+
+// steered says whether some shard is steered away from now.
+func (s *supervisor) steered() bool {
+	for _, sl := range s.slots {
+		if sl.handover != nil {
+			return true
+		}
+	}
+	return s.shrinking != nil && !s.shrinking.unsteered
+}
+
+// draining says whether a predecessor waits for its queue to empty.
+func (s *supervisor) draining() bool {
+	for _, sl := range s.slots {
+		if h := sl.handover; h != nil && h.promoted && !h.stopped {
+			return true
+		}
+	}
+	return false
+}
