@@ -25,9 +25,9 @@ type load struct {
 	// server may close while idle, as the request goes out (the server's
 	// race, not the pool's). The rest came on a new connection.
 	reusedFailed atomic.Int64
-	firstErr   atomic.Value
-	stop       chan struct{}
-	done       sync.WaitGroup
+	firstErr     atomic.Value
+	stop         chan struct{}
+	done         sync.WaitGroup
 }
 
 // startLoad runs conns keep-alive clients and conns that open a connection
