@@ -169,12 +169,18 @@ func (s *supervisor) steer() error {
 
 // steered says whether some shard is steered away from now.
 func (s *supervisor) steered() bool {
+	return s.handingOver() || (s.shrinking != nil && !s.shrinking.unsteered)
+}
+
+// handingOver says whether some slot's handover is not done: until it is,
+// the shards above the slots' own are not the scale paths' to change.
+func (s *supervisor) handingOver() bool {
 	for _, sl := range s.slots {
 		if sl.handover != nil {
 			return true
 		}
 	}
-	return s.shrinking != nil && !s.shrinking.unsteered
+	return false
 }
 
 // draining says whether a predecessor waits for its queue to empty.

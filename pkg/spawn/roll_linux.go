@@ -68,7 +68,9 @@ func (s *supervisor) stepRoll(now time.Time) {
 func (s *supervisor) rolling() int {
 	n := 0
 	for _, sl := range s.slots {
-		if sl.successor != nil || sl.handover != nil {
+		// A predecessor that was told to stop no longer holds up the roll,
+		// as when it shares its successor's shard.
+		if sl.successor != nil || (sl.handover != nil && !sl.handover.stopped) {
 			n++
 		}
 	}

@@ -35,7 +35,7 @@ func (s *supervisor) scaleUp(now time.Time) {
 	case s.shrinking != nil:
 		s.log.Warn("scale-up ignored: a scale-down is under way")
 		return
-	case s.roll != nil:
+	case s.roll != nil || s.handingOver():
 		s.log.Warn("scale-up ignored: a rolling restart is under way")
 		return
 	case len(s.slots) >= s.cfg.MaxWorkers:
@@ -88,7 +88,7 @@ func (s *supervisor) scaleDown(now time.Time) {
 	case len(s.slots) == 1:
 		s.log.Warn("scale-down ignored: one slot is the fewest")
 		return
-	case s.roll != nil || last.successor != nil:
+	case s.roll != nil || last.successor != nil || s.handingOver():
 		s.log.Warn("scale-down ignored: a rolling restart is under way")
 		return
 	}

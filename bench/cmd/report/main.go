@@ -412,7 +412,12 @@ var intros = map[string]string{
 		"established connections the worker held when it was stopped or killed (it is stopped first, so that it accepts nothing " +
 		"while they are counted): the requests that can fail by design. *done after*: the roll finished, the slot had a new ready " +
 		"worker, or shardinit had exited (drain), or it did not happen within the run. The drain case stops the load 2 s after SIGTERM, " +
-		"inside the 3 s --drain-delay, as a load balancer that has taken the endpoint out would.",
+		"inside the 3 s --drain-delay, as a load balancer that has taken the endpoint out would. " +
+		"The *go-systemd + Shutdown* groups roll workers that take their sockets with go-systemd's activation.Listeners, say " +
+		"READY=1 with daemon.SdNotify and stop with http.Server.Shutdown alone, as most Go servers in Kubernetes do: Shutdown " +
+		"closes unanswered a connection accepted after it began, so these rows fail unless a roll stops a worker only once no " +
+		"new connection reaches it. With keep-alive on, Shutdown also closes idle keep-alive connections just as wrk may send " +
+		"the next request on one: a failure wrk cannot tell apart, and the server's own race in any restart.",
 	"gobench": "testing.B benchmarks in bench/gobench, against the exported APIs only: spawn.New/Pool.Run (a pool of N `sleep` " +
 		"workers, until every slot is ready, then stopped), the reaping of an orphan storm (a worker's child forks N children " +
 		"that exit at once, then exits itself: its N zombies go to the pool, the subreaper), and health's /metrics (with " +

@@ -36,6 +36,9 @@ type scenario struct {
 	// may fail by design (the in-flight requests of a killed worker) and
 	// how long until the service was whole again (-1: it was not).
 	event func(ctx context.Context, srv *server, until time.Time) (inflight int, recovered float64, err error)
+	// worker, when set, names the Go worker's other way to serve
+	// (bench/workers/cpu -go-systemd).
+	worker string
 }
 
 // 6. Zero loss under load: failed requests during a rolling restart, a
@@ -109,6 +112,12 @@ func sectionZeroLoss(ctx context.Context) error {
 				return 0, time.Since(t0).Seconds(), nil
 			}},
 	}
+	// The roll again, with workers that stop with http.Server.Shutdown
+	// alone (go-systemd): they close unanswered what they accept after
+	// their stop began, so only a roll that stops a worker once no new
+	// connection reaches it fails none.
+	plain := scenario{name: scenarios[0].name, load: full, event: scenarios[0].event, worker: "go-systemd + Shutdown"}
+	scenarios = append(scenarios, plain)
 	for run := range cfg.runs {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
 		for _, sc := range rotate(scenarios, run) {
@@ -117,7 +126,11 @@ func sectionZeroLoss(ctx context.Context) error {
 					return ctx.Err()
 				}
 				flags := append([]string{"--ready-on", "notify"}, sc.flags...)
-				srv, err := shardinitLaunch(sc.name, n, flags, cpuCmd(cfg.goRounds)...).start(ctx, freePort())
+				cmd, worker := cpuCmd(cfg.goRounds), "Go CPU-bound"
+				if sc.worker != "" {
+					cmd, worker = cpuCmd(cfg.goRounds, "-go-systemd"), "Go CPU-bound, "+sc.worker
+				}
+				srv, err := shardinitLaunch(sc.name, n, flags, cmd...).start(ctx, freePort())
 				if err != nil {
 					fmt.Printf("  %s: %v\n", sc.name, err)
 					continue
@@ -143,7 +156,7 @@ func sectionZeroLoss(ctx context.Context) error {
 					continue
 				}
 				r := out.r
-				g := fmt.Sprintf("shardinit ×%d, Go CPU-bound, keep-alive %s", n, onOff(ka))
+				g := fmt.Sprintf("shardinit ×%d, %s, keep-alive %s", n, worker, onOff(ka))
 				res.Add("zero-loss", g, sc.name, "failed", "requests", "lower", r.failed())
 				res.Add("zero-loss", g, sc.name, "socket errors", "requests", "lower", r.Connect+r.Read+r.Write+r.Timeout)
 				res.Add("zero-loss", g, sc.name, "non-2xx", "requests", "lower", r.Status)

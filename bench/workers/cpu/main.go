@@ -6,6 +6,9 @@
 //	cpu -rounds 2000                       under shardinit: fds 3.. (LISTEN_FDS)
 //	cpu -rounds 2000 -reuseport 127.0.0.1:8080   binds the port itself, SO_REUSEPORT
 //	cpu -rounds 2000 -listen 127.0.0.1:8080      binds the port itself, plain
+//	cpu -rounds 2000 -go-systemd                 under shardinit, as most Go servers are
+//	                                             written: go-systemd's activation.Listeners
+//	                                             and daemon.SdNotify, http.Server.Shutdown
 //
 // Every answer names the worker's PID ("… (pid 42)"), which the balance
 // section counts. On SIGTERM or SIGINT it drains as examples/hello does
@@ -35,6 +38,7 @@ func main() {
 	reuseport := flag.String("reuseport", "", "bind this address itself with SO_REUSEPORT instead of taking LISTEN_FDS")
 	plain := flag.String("listen", "", "bind this address itself (no SO_REUSEPORT) instead of taking LISTEN_FDS")
 	grace := flag.Duration("grace", 5*time.Second, "drain time on SIGTERM")
+	goSystemd := flag.Bool("go-systemd", false, "take the sockets with go-systemd and stop with http.Server.Shutdown alone")
 	flag.Parse()
 
 	slot, workers := os.Getenv("SHARDINIT_SLOT"), os.Getenv("SHARDINIT_SLOTS")
@@ -61,6 +65,12 @@ func main() {
 	addr, reuse := *plain, false
 	if *reuseport != "" {
 		addr, reuse = *reuseport, true
+	}
+	if *goSystemd {
+		if err := serveGoSystemd(srv, *grace); err != nil {
+			log.Fatalf("cpu: %v", err)
+		}
+		return
 	}
 	if addr == "" {
 		if err := listen.Serve(srv, *grace); err != nil {
