@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,5 +137,24 @@ func rollRealServer(t *testing.T, srv server) {
 	if tr.ready.bad.Load() > 0 {
 		t.Errorf("/readyz was not 200 %d of %d times", tr.ready.bad.Load(), tr.ready.asked.Load())
 	}
+	// With --ready-on start a worker counts as ready after a second,
+	// which on a loaded machine can come before a Python server has
+	// installed its SIGTERM handler: stop only once every worker has.
+	waitCatchTERM(t, p)
 	in.stopCleanly()
+}
+
+// waitCatchTERM waits until every slot's worker catches SIGTERM: the SigCgt
+// mask in /proc/PID/status has it.
+func waitCatchTERM(t *testing.T, p probe) {
+	t.Helper()
+	eventually(t, 30*time.Second, "every worker to catch SIGTERM", func() bool {
+		for _, sl := range p.status().Slots {
+			mask, err := strconv.ParseUint(procField(sl.PID, "SigCgt"), 16, 64)
+			if sl.PID == 0 || err != nil || mask&(1<<(syscall.SIGTERM-1)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -14,7 +14,7 @@ import (
 func TestRestartCommand(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
-	in, _ := startPool(t, start{}, 2, p.flag(), "http")
+	in, port := startPool(t, start{}, 2, p.flag(), "http")
 	before := slotsOf(p.status())
 	out := &syncBuffer{}
 	cmd := startShardinit(t, start{stdout: out}, "restart", "--health-addr", p.addr)
@@ -25,6 +25,9 @@ func TestRestartCommand(t *testing.T) {
 		t.Errorf("shardinit restart said %q", out.String())
 	}
 	eventually(t, 20*time.Second, "both workers rolled", func() bool { return settled(p.status(), before) })
+	// Each new worker answers, so it handles its stop signal (a loaded
+	// machine may take longer than the one-second settle to get there).
+	slotPIDs(t, port, 2)
 	in.stopCleanly()
 }
 
