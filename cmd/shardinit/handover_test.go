@@ -2,24 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-	"golang.org/x/sys/unix"
-
-	"github.com/shardinit/shardinit/pkg/health"
 )
 
 // netns reaches one network namespace from the test: sockets are made in
@@ -30,25 +22,11 @@ type netns struct {
 	path string
 }
 
-func (ns netns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	runtime.LockOSThread()
-	home, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer home.Close()
-	if err := setNetns(ns.path); err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
+func (ns netns) dial(ctx context.Context, network, addr string) (conn net.Conn, err error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, network, addr)
-	if serr := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); serr != nil {
-		// The thread stays locked and ends with this goroutine's caller.
-		return conn, err
+	if verr := visitNetns(ns.path, func() { conn, err = d.DialContext(ctx, network, addr) }); verr != nil {
+		return conn, verr
 	}
-	runtime.UnlockOSThread()
 	return conn, err
 }
 
@@ -56,47 +34,20 @@ func (ns netns) client() *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: ns.dial, DisableKeepAlives: true}}
 }
 
-func (ns netns) status(addr string) (health.Report, error) {
-	var r health.Report
-	resp, err := ns.client().Get("http://" + addr + "/status")
-	if err != nil {
-		return r, err
-	}
-	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&r)
-	return r, err
-}
-
-func (ns netns) metric(addr, name string) float64 {
-	ns.t.Helper()
-	resp, err := ns.client().Get("http://" + addr + "/metrics")
-	if err != nil {
-		ns.t.Fatalf("GET /metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		ns.t.Fatalf("parse /metrics: %v", err)
-	}
-	return value(families[name])
-}
+// probe is the health server at addr, reached in the namespace.
+func (ns netns) probe(addr string) probe { return probe{ns.t, addr, ns.client()} }
 
 // sysctl writes a net sysctl of the namespace: /proc/sys/net shows the
 // namespace of the thread that looks.
 func (ns netns) sysctl(name, value string) {
 	ns.t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		// The thread never returns: it ends with this goroutine.
-		runtime.LockOSThread()
-		if err := setNetns(ns.path); err != nil {
-			done <- err
-			return
-		}
-		done <- os.WriteFile("/proc/sys/"+strings.ReplaceAll(name, ".", "/"), []byte(value), 0o644)
-	}()
-	if err := <-done; err != nil {
+	var err error
+	if verr := visitNetns(ns.path, func() {
+		err = os.WriteFile("/proc/sys/"+strings.ReplaceAll(name, ".", "/"), []byte(value), 0o644)
+	}); verr != nil {
+		err = verr
+	}
+	if err != nil {
 		ns.t.Fatalf("sysctl %s=%s: %v", name, value, err)
 	}
 }
@@ -106,7 +57,7 @@ func (ns netns) sysctl(name, value string) {
 func (ns netns) serves(health, addr string, slots int) {
 	ns.t.Helper()
 	eventually(ns.t, 15*time.Second, fmt.Sprintf("%d workers serving behind %s", slots, health), func() bool {
-		r, err := ns.status(health)
+		r, err := ns.probe(health).report()
 		if err != nil || len(r.Slots) != slots || !r.Ready {
 			return false
 		}
@@ -164,7 +115,7 @@ func handoverThenScaleDown(t *testing.T, migrate string) {
 	eventually(t, 10*time.Second, "load to be answered", func() bool { return l.ok.Load() > 100 })
 	b.signal(syscall.SIGTTOU)
 	eventually(t, 30*time.Second, "B to scale down to 3 slots", func() bool {
-		r, err := ns.status(healthB)
+		r, err := ns.probe(healthB).report()
 		return err == nil && len(r.Slots) == 3
 	})
 	answered := l.ok.Load()
@@ -174,7 +125,7 @@ func handoverThenScaleDown(t *testing.T, migrate string) {
 	if l.failed.Load() > 0 {
 		t.Errorf("tcp_migrate_req=%s: %s, want none failed", migrate, l)
 	}
-	if lost := ns.metric(healthB, "shardinit_lost_connections_total"); lost != 0 {
+	if lost := value(ns.probe(healthB).metrics()["shardinit_lost_connections_total"]); lost != 0 {
 		t.Errorf("tcp_migrate_req=%s: shardinit_lost_connections_total = %v, want 0", migrate, lost)
 	}
 	if strings.Contains(b.log.String(), "still queued") {

@@ -21,19 +21,20 @@ import (
 
 // probe is shardinit's health address in a test.
 type probe struct {
-	t    *testing.T
-	addr string
+	t      *testing.T
+	addr   string
+	client *http.Client // how it is reached: client, or another namespace's
 }
 
 func newProbe(t *testing.T) probe {
-	return probe{t, fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	return probe{t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), client}
 }
 
 func (p probe) flag() []string { return []string{"--health-addr", p.addr} }
 
 // code is the HTTP status of path (0 if the request failed).
 func (p probe) code(path string) (int, string) {
-	resp, err := client.Get("http://" + p.addr + path)
+	resp, err := p.client.Get("http://" + p.addr + path)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -53,20 +54,30 @@ func (p probe) waitCode(path string, want int) {
 
 func (p probe) status() health.Report {
 	p.t.Helper()
-	var r health.Report
-	body, err := get("http://" + p.addr + "/status")
-	if err == nil {
-		err = json.Unmarshal([]byte(body), &r)
-	}
+	r, err := p.report()
 	if err != nil {
 		p.t.Fatalf("GET /status: %v", err)
 	}
 	return r
 }
 
+// report is /status, or why it could not be had.
+func (p probe) report() (health.Report, error) {
+	var r health.Report
+	resp, err := p.client.Get("http://" + p.addr + "/status")
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return r, fmt.Errorf("GET /status: %s", resp.Status)
+	}
+	return r, json.NewDecoder(resp.Body).Decode(&r)
+}
+
 func (p probe) metrics() map[string]*dto.MetricFamily {
 	p.t.Helper()
-	resp, err := client.Get("http://" + p.addr + "/metrics")
+	resp, err := p.client.Get("http://" + p.addr + "/metrics")
 	if err != nil {
 		p.t.Fatalf("GET /metrics: %v", err)
 	}

@@ -29,7 +29,7 @@ func holdPort(t *testing.T) net.Listener {
 func TestHealthWaitTakesPortWhenFree(t *testing.T) {
 	t.Parallel()
 	holder := holdPort(t)
-	p := probe{t, holder.Addr().String()}
+	p := probe{t, holder.Addr().String(), client}
 	in, port := startPool(t, start{}, 2, append(p.flag(), "--health-wait", "30s"), "http")
 	if !strings.Contains(in.log.String(), "health address in use; waiting for it") {
 		t.Errorf("log does not say the health address is in use:\n%s", in.log.String())
@@ -78,7 +78,7 @@ func TestHealthWaitGivesUp(t *testing.T) {
 func TestHealthWaitStoppedWhileWaiting(t *testing.T) {
 	t.Parallel()
 	holder := holdPort(t)
-	p := probe{t, holder.Addr().String()}
+	p := probe{t, holder.Addr().String(), client}
 	in, _ := startPool(t, start{}, 2, append(p.flag(), "--health-wait", "30s"), "http")
 	in.stopCleanly()
 	if log := in.log.String(); strings.Contains(log, "health address bound") || strings.Contains(log, "not bound") {

@@ -119,24 +119,8 @@ func rollRealServer(t *testing.T, srv server) {
 	p.waitCode("/readyz", http.StatusOK)
 	waitServing(t, in, port)
 	tr := startTraffic(t, p, port, 4)
-	began := time.Now()
-	for i := range 10 {
-		before := slotsOf(p.status())
-		in.signal(syscall.SIGHUP)
-		eventually(t, 60*time.Second, fmt.Sprintf("roll %d to replace all 4 %s workers", i+1, srv.name), func() bool {
-			return settled(p.status(), before)
-		})
-	}
-	tr.load.finish()
-	tr.ready.finish()
-	l := tr.load
-	t.Logf("during 10 rolls of 4 %s workers (%s): %s", srv.name, time.Since(began).Round(time.Millisecond), l)
-	if newFailed := l.failed.Load() - l.reusedFailed.Load(); newFailed > 0 || l.ok.Load() == 0 {
-		t.Errorf("%d requests on new connections failed, want none: %s", newFailed, l)
-	}
-	if tr.ready.bad.Load() > 0 {
-		t.Errorf("/readyz was not 200 %d of %d times", tr.ready.bad.Load(), tr.ready.asked.Load())
-	}
+	took := rollTimes(t, in, p, 10, 60*time.Second)
+	tr.stopNewConnections(t, fmt.Sprintf("during 10 rolls of 4 %s workers (%s)", srv.name, took))
 	// With --ready-on start a worker counts as ready after a second,
 	// which on a loaded machine can come before a Python server has
 	// installed its SIGTERM handler: stop only once every worker has.

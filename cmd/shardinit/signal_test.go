@@ -103,7 +103,7 @@ func runSignal(t *testing.T, p probe, args ...string) (int, string, string) {
 func statusServer(t *testing.T, r health.Report) probe {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { json.NewEncoder(w).Encode(r) }))
 	t.Cleanup(srv.Close)
-	return probe{t, srv.Listener.Addr().String()}
+	return probe{t, srv.Listener.Addr().String(), client}
 }
 
 func TestSignalTargets(t *testing.T) {

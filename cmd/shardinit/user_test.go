@@ -24,31 +24,35 @@ import (
 func inNetns(t *testing.T, pid int, fn func()) {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			done <- err
-			return
-		}
-		defer home.Close()
-		if err := setNetns(fmt.Sprintf("/proc/%d/ns/net", pid)); err != nil {
-			done <- err
-			return
-		}
-		fn()
-		// Unlocked only once home again; otherwise the thread ends with
-		// the goroutine.
-		if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- fmt.Errorf("return to the test's network namespace: %w", err)
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- nil
-	}()
+	go func() { done <- visitNetns(fmt.Sprintf("/proc/%d/ns/net", pid), fn) }()
 	if err := <-done; err != nil {
 		t.Fatalf("network namespace of %d: %v", pid, err)
 	}
+}
+
+// visitNetns runs fn with the calling goroutine's thread in the network
+// namespace at path, and brings the thread back. Sockets belong to the
+// namespace of the thread that makes them.
+func visitNetns(path string, fn func()) error {
+	runtime.LockOSThread()
+	home, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer home.Close()
+	if err := setNetns(path); err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	fn()
+	// Unlocked only once home again; otherwise the thread ends with the
+	// goroutine.
+	if err := unix.Setns(int(home.Fd()), unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("return to the test's network namespace: %w", err)
+	}
+	runtime.UnlockOSThread()
+	return nil
 }
 
 // setNetns moves the calling thread into the network namespace at path.

@@ -39,22 +39,33 @@ func bindListener(spec Spec, shards int, opts Options) (*Listener, error) {
 	if l.Shared {
 		shards = 1
 	}
-	for range shards {
-		if err := l.bindShard(); err != nil {
-			l.close()
-			return nil, err
-		}
+	if err := l.bindShards(shards); err != nil {
+		l.close()
+		return nil, err
 	}
 	return l, nil
 }
 
-// bindShard binds one more socket for l: its first at start-up, or the
-// next of its reuseport group when the pool scales up. The group is looked
-// at before (another process's sockets may be there already) and after.
-func (l *Listener) bindShard() error {
+// bindShards binds n more sockets for l, looking at its reuseport group
+// before (another process's sockets may be there already) and after.
+func (l *Listener) bindShards(n int) error {
 	if !l.Shared && l.target.addr.Port() != 0 {
 		l.refresh(false)
 	}
+	for range n {
+		if err := l.bindShard(); err != nil {
+			return err
+		}
+	}
+	if !l.Shared {
+		l.refresh(true)
+	}
+	return nil
+}
+
+// bindShard binds one more socket for l: its first at start-up, or the
+// next of its reuseport group.
+func (l *Listener) bindShard() error {
 	fd, err := bindTCP(l.target, !l.Shared, l.opts)
 	if err != nil {
 		return err
@@ -67,7 +78,6 @@ func (l *Listener) bindShard() error {
 	l.fds = append(l.fds, fd)
 	if !l.Shared {
 		l.joined()
-		l.refresh(true)
 	}
 	return nil
 }

@@ -13,8 +13,7 @@ var ErrOrderUnknown = errors.New("the order of the SO_REUSEPORT group is unknown
 // group is what a listener knows of its SO_REUSEPORT group.
 type group struct {
 	pos    []int           // pos[shard]: the index of fds[shard] in the group
-	size   int             // every socket in the group, the others' too
-	known  bool            // pos and size are exact
+	known  bool            // pos is exact
 	others map[uint32]bool // the other sockets, by inode, as last seen
 	closed map[uint32]bool // ours, closed; still in the group if another process holds them
 	why    string          // why the order is not known

@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"fmt"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -62,15 +61,28 @@ func inodeOf(fd int) uint32 {
 // refresh brings l's picture of its group up to date and, where a socket
 // of another process left (which may have moved ours), probes the order.
 // ambiguous says that l itself just bound or closed a socket, so a join
-// seen now may have come before its own change.
+// seen now may have come before its own change. What changed beyond l's
+// own binds and closes is kept for the log (Refresh).
 func (l *Listener) refresh(ambiguous bool) groupChange {
 	g := &l.group
+	wasKnown := g.known
+	ch := l.follow(ambiguous)
+	ch.known, ch.size, ch.why, ch.order = g.known, l.groupSize(), g.why, slices.Clone(g.pos)
+	if ch.joined+ch.left > 0 || ch.probed || ch.known != wasKnown {
+		g.notes = append(g.notes, ch.String())
+	}
+	return ch
+}
+
+// follow compares the group's members with the last look: joins append,
+// so they move none of ours; anything else is probed.
+func (l *Listener) follow(ambiguous bool) groupChange {
+	g := &l.group
 	ch := groupChange{listener: l.Name}
-	defer l.note(&ch, g.known)
 	others, missing, err := l.members()
 	if err != nil {
 		g.known, g.why = false, err.Error()
-		return l.report(ch)
+		return ch
 	}
 	for ino := range others {
 		switch {
@@ -91,49 +103,35 @@ func (l *Listener) refresh(ambiguous bool) groupChange {
 		}
 	}
 	g.others = others
-	g.size += ch.joined
-	mustProbe := !g.known || ch.left > 0 || (ambiguous && ch.joined > 0) || missing > 0 ||
-		g.size != len(others)+len(l.fds)
-	if mustProbe {
+	switch {
+	case !g.known || ch.left > 0 || (ambiguous && ch.joined > 0) || missing > 0:
 		ch.probed = true
-		l.probe(len(others) + len(l.fds))
+		l.probe()
+	case ch.joined > 0 && l.steering != nil:
+		l.attach() // the spread takes in the new sockets
 	}
-	return l.report(ch)
-}
-
-// note keeps a line for the log when the group changed beyond l's own
-// binds and closes, or its order was probed or became unknown.
-func (l *Listener) note(ch *groupChange, wasKnown bool) {
-	*ch = l.report(*ch)
-	if ch.joined+ch.left > 0 || ch.probed || ch.known != wasKnown {
-		l.group.notes = append(l.group.notes, ch.String())
-	}
-}
-
-func (l *Listener) report(ch groupChange) groupChange {
-	ch.known, ch.size, ch.why = l.group.known, l.group.size, l.group.why
-	ch.order = slices.Clone(l.group.pos)
 	return ch
 }
 
+// groupSize is how many sockets the group holds, the others' and ours.
+func (l *Listener) groupSize() int { return len(l.group.others) + len(l.fds) }
+
 // joined records a socket that l just bound: it went to the end.
 func (l *Listener) joined() {
-	l.group.pos = append(l.group.pos, l.group.size)
-	l.group.size++
+	l.group.pos = append(l.group.pos, l.groupSize()-1)
 }
 
 // left records that l closed its shard: the last socket of the group took
 // its place.
 func (l *Listener) left(shard int, inode uint32) {
 	g := &l.group
-	hole, last := g.pos[shard], g.size-1
+	hole, last := g.pos[shard], l.groupSize() // fds has lost it already
 	for i, p := range g.pos {
 		if p == last {
 			g.pos[i] = hole
 		}
 	}
 	g.pos = slices.Delete(g.pos, shard, shard+1)
-	g.size--
 	if g.closed == nil {
 		g.closed = map[uint32]bool{}
 	}
@@ -141,9 +139,10 @@ func (l *Listener) left(shard int, inode uint32) {
 }
 
 // Refresh brings every per-worker listener's picture of its group up to
-// date, and re-steers where it steers and the order changed. It reports
-// what each listener learned that is worth a line in the log: another
-// process's sockets came or went, or the order became unknown.
+// date (re-steering where it steers and the group changed). It reports
+// what each listener learned since it last reported that is worth a line
+// in the log: another process's sockets came or went, the order was
+// probed, or it became unknown.
 func (s *Set) Refresh() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -152,13 +151,7 @@ func (s *Set) Refresh() []string {
 		if l.Shared || len(l.fds) == 0 {
 			continue
 		}
-		before := slices.Clone(l.group.pos)
-		ch := l.refresh(false)
-		if l.steering != nil && !slices.Equal(before, ch.order) {
-			if err := l.attach(); err != nil {
-				l.group.notes = append(l.group.notes, fmt.Sprintf("listener %s: re-steer: %v", l.Name, err))
-			}
-		}
+		l.refresh(false)
 		out = append(out, l.group.notes...)
 		l.group.notes = nil
 	}

@@ -27,15 +27,20 @@ const (
 	probeLimit = time.Second
 )
 
-func (l *Listener) probe(n int) {
+// probe learns the order of l's group, then puts l's steering back on it,
+// built from what it learned (or takes it off, if it learned nothing).
+func (l *Listener) probe() {
 	g := &l.group
 	g.probes++
-	pos, err := l.probeOrder(n)
+	pos, err := l.probeOrder(l.groupSize())
 	if err != nil {
 		g.known, g.why = false, err.Error()
-		return
+	} else {
+		g.pos, g.known, g.why = pos, true, ""
 	}
-	g.pos, g.size, g.known, g.why = pos, n, true, ""
+	if err := l.attach(); err != nil && g.known {
+		g.known, g.why = false, err.Error()
+	}
 }
 
 func (l *Listener) probeOrder(n int) ([]int, error) {
@@ -53,18 +58,18 @@ func (l *Listener) probeOrder(n int) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
+	// Every socket's clamp goes, also if setting one failed half-way.
+	defer func() {
+		for _, fd := range l.fds {
+			unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_MAXSEG, 0)
+		}
+	}()
 	for shard, fd := range l.fds {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_MAXSEG, mssBase+mssStep*shard); err != nil {
 			return nil, fmt.Errorf("probe: setsockopt TCP_MAXSEG: %w", err)
 		}
 	}
 	mss, err := l.probeConnect(clients, ports, to)
-	for _, fd := range l.fds {
-		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_MAXSEG, 0)
-	}
-	if rerr := l.attach(); rerr != nil && err == nil {
-		err = rerr
-	}
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}

@@ -25,7 +25,7 @@ func (s *Set) AddShard() (int, error) {
 		if l.Shared {
 			continue
 		}
-		if err := l.bindShard(); err != nil {
+		if err := l.bindShards(1); err != nil {
 			for _, a := range added {
 				a.closeShard(len(a.fds) - 1)
 			}

@@ -71,20 +71,21 @@ func (l *Listener) attachWith(probes []uint16) error {
 	if len(l.fds) == 0 {
 		return nil
 	}
-	if l.steering == nil && probes == nil {
+	// Steering built from an order that is not known would guess.
+	if (l.steering == nil || !l.group.known) && probes == nil {
 		err := unix.SetsockoptInt(l.fds[0], unix.SOL_SOCKET, unix.SO_DETACH_REUSEPORT_BPF, 0)
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("listener %s: setsockopt SO_DETACH_REUSEPORT_BPF: %w", l.Name, err)
 		}
 		return nil
 	}
-	var away []int
+	var away []int // none while a probe runs for an order not known
 	for _, shard := range l.steering {
-		if shard >= 0 && shard < len(l.group.pos) {
+		if l.group.known && shard >= 0 && shard < len(l.group.pos) {
 			away = append(away, l.group.pos[shard])
 		}
 	}
-	prog := append(probeProgram(probes), spreadProgram(l.group.size, away)...)
+	prog := append(probeProgram(probes), spreadProgram(l.groupSize(), away)...)
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
 	if err := unix.SetsockoptSockFprog(l.fds[0], unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog); err != nil {
 		return fmt.Errorf("listener %s: setsockopt SO_ATTACH_REUSEPORT_CBPF: %w", l.Name, err)

@@ -62,7 +62,7 @@ func (s *supervisor) dropFresh(sl *slot) {
 	sl.handover = nil
 	reset, moved, err := s.cfg.Sockets.CloseShard(h.shard)
 	s.countClosed("roll: close the successor's shard", reset, moved, err)
-	s.shardGone(h.shard, -1)
+	s.shardGone(h.shard)
 	s.steer()
 }
 
@@ -81,9 +81,6 @@ func (s *supervisor) promoteOnto(sl *slot, old *worker, now time.Time) {
 // stepHandovers stops each draining predecessor once its queue has stayed
 // empty (or after --stop-timeout), and closes its shard once it is gone.
 func (s *supervisor) stepHandovers(now time.Time) {
-	if s.steered() {
-		s.refreshGroups()
-	}
 	for _, sl := range s.slots {
 		h := sl.handover
 		if h == nil || !h.promoted {
@@ -117,29 +114,17 @@ func (s *supervisor) finishHandover(sl *slot) {
 	sl.handover = nil
 	reset, moved, err := s.cfg.Sockets.ReplaceShard(sl.index, h.shard)
 	s.countClosed("roll: close the predecessor's shard", reset, moved, err)
-	s.shardGone(h.shard, sl.index)
+	s.shardGone(h.shard)
 	s.steer()
 	s.changed = true
 }
 
-// shardGone follows the Set's renumbering once fresh closed or took the
-// number to (-1: closed): the shards above fresh move down one.
-func (s *supervisor) shardGone(fresh, to int) {
-	move := func(shard int) int {
-		switch {
-		case shard == fresh && to >= 0:
-			return to
-		case shard > fresh:
-			return shard - 1
-		}
-		return shard
-	}
-	for _, w := range s.byPID {
-		w.shard = move(w.shard)
-	}
+// shardGone follows the Set's renumbering once the fresh shard closed or
+// took a slot's number: the fresh shards above it move down one.
+func (s *supervisor) shardGone(fresh int) {
 	for _, sl := range s.slots {
-		if sl.handover != nil {
-			sl.handover.shard = move(sl.handover.shard)
+		if h := sl.handover; h != nil && h.shard > fresh {
+			h.shard--
 		}
 	}
 }
@@ -165,6 +150,14 @@ func (s *supervisor) steer() error {
 		return s.cfg.Sockets.Unsteer()
 	}
 	return s.cfg.Sockets.Steer(away...)
+}
+
+// refreshGroups follows the shards' groups while steering depends on
+// them, and logs what changed.
+func (s *supervisor) refreshGroups() {
+	for _, line := range s.cfg.Sockets.Refresh() {
+		s.log.Info(line)
+	}
 }
 
 // steered says whether some shard is steered away from now.

@@ -73,7 +73,6 @@ type slot struct {
 type worker struct {
 	pid        int
 	slot       *slot
-	shard      int // the shard it serves
 	generation int
 	started    time.Time
 	ready      bool
@@ -194,6 +193,9 @@ func (s *supervisor) advance(now time.Time) {
 		s.checkWatchdogs(now)
 		s.sampleQueues(now)
 		s.checkSuccessors(now)
+		if s.steered() {
+			s.refreshGroups() // steering follows the groups' changes
+		}
 		s.stepRoll(now)
 		s.stepHandovers(now)
 		s.stepShrink(now)

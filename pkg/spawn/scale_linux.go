@@ -156,7 +156,7 @@ func (s *supervisor) closeLastShard(why string) {
 // countClosed logs and counts what was still queued on a shard that closed.
 func (s *supervisor) countClosed(why string, reset, moved int, err error) {
 	if err != nil {
-		s.log.Error(why+": close the last shard", "err", err)
+		s.log.Error(why+": close a shard", "err", err)
 	}
 	s.counters.LostConnections += uint64(reset)
 	s.counters.MovedConnections += uint64(moved)
@@ -165,13 +165,5 @@ func (s *supervisor) countClosed(why string, reset, moved int, err error) {
 		s.log.Error(why+": connections still queued on the closed shard were reset (net.ipv4.tcp_migrate_req is off)", "reset", reset)
 	case moved > 0:
 		s.log.Info(why+": connections still queued on the closed shard moved to another (net.ipv4.tcp_migrate_req)", "moved", moved)
-	}
-}
-
-// refreshGroups follows the shards' groups while steering depends on
-// them, and logs what changed.
-func (s *supervisor) refreshGroups() {
-	for _, line := range s.cfg.Sockets.Refresh() {
-		s.log.Info(line)
 	}
 }

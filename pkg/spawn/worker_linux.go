@@ -65,7 +65,7 @@ func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) 
 		s.fgGroup = pid
 	}
 	sl.generation++
-	w := &worker{pid: pid, slot: sl, shard: shard, generation: sl.generation, started: now, sock: sock}
+	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock}
 	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/gosystemd"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"golang.org/x/sys/unix"
 )
@@ -67,7 +68,7 @@ func main() {
 		addr, reuse = *reuseport, true
 	}
 	if *goSystemd {
-		if err := serveGoSystemd(srv, *grace); err != nil {
+		if err := gosystemd.Serve(srv, *grace); err != nil {
 			log.Fatalf("cpu: %v", err)
 		}
 		return
