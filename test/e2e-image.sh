@@ -40,8 +40,10 @@ step "the shardinit image's configuration"
 config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}}')
 echo "$config"
 [ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $image_version" ] || fail "unexpected image config: $config"
-$docker run --rm --network host --entrypoint /shardinit shardinit:e2e check --preload -- server | grep -q '^preload: true' ||
-	fail "the image's shardinit has no LD_PRELOAD shim"
+# The output is read whole before grep looks at it: with pipefail, grep -q
+# quitting at its first match would fail the pipeline with the writer's SIGPIPE.
+check=$($docker run --rm --network host --entrypoint /shardinit shardinit:e2e check --preload -- server)
+grep -q '^preload: true' <<<"$check" || fail "the image's shardinit has no LD_PRELOAD shim"
 echo "the image's shardinit embeds the LD_PRELOAD shim (check --preload passes)"
 out=$($docker run --rm --network host shardinit:e2e 2>&1) && fail "shardinit without a command exited 0"
 echo "without a command: $out"
@@ -87,9 +89,10 @@ $docker stop -t 10 e2e-demo >/dev/null
 took=$(echo "$(date +%s.%N) - $start" | bc)
 code=$($docker inspect -f '{{.State.ExitCode}}' e2e-demo)
 printf 'stopped in %.2fs (drain-delay 1s, stop timeout 10s), exit code %s\n' "$took" "$code"
-$docker logs e2e-demo 2>&1 | grep -E 'draining|stopping workers|worker stopped|exiting' | sed 's/^/  /'
+logs=$($docker logs e2e-demo 2>&1)
+grep -E 'draining|stopping workers|worker stopped|exiting' <<<"$logs" | sed 's/^/  /'
 [ "$code" = 0 ] || fail "exit code $code after docker stop"
 [ "$(echo "$took < 10" | bc)" = 1 ] || fail "docker stop took ${took}s: the stop timeout was reached"
-$docker logs e2e-demo 2>&1 | grep -q 'msg=draining' || fail "no drain in the log"
+grep -q 'msg=draining' <<<"$logs" || fail "no drain in the log"
 
 printf '\nPASS e2e-image\n'

@@ -86,7 +86,8 @@ leftover=$(find /sys/fs/cgroup -maxdepth 2 -type d -name kubepods | sort | comm 
 echo "no kubepods cgroup left"
 for name in kubelet containerd kube-apiserver kube-controller-manager kube-scheduler etcd containerd-shim-runc-v2; do
 	for p in $(pgrep -x "${name:0:15}" || true); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$work" && fail "$name (pid $p) still runs"
+		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true) # whole, so grep -q cannot SIGPIPE the reader
+		grep -qF "$work" <<<"$cmd" && fail "$name (pid $p) still runs"
 	done
 done
 echo "no process of the run left"

@@ -156,9 +156,10 @@ cmd_start() {
 
 # shims lists the containerd shims serving this DIR's containerd.
 shims() {
-    local p
+    local p cmd
     for p in $(pgrep -f containerd-shim-runc-v2 || true); do
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$SOCK" && echo "$p"
+        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true) # whole, so grep -q cannot SIGPIPE the reader
+        grep -qF -- "$SOCK" <<<"$cmd" && echo "$p"
     done
 }
 
