@@ -15,7 +15,7 @@ type socketFile struct{}
 func (l *Listener) close() error { return nil }
 
 // AddShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) AddShard() (int, error) { return -1, ErrNotSupported }
+func (s *Set) AddShard(bool) (int, error) { return -1, ErrNotSupported }
 
 // Steer needs Linux's SO_ATTACH_REUSEPORT_CBPF.
 func (s *Set) Steer(away ...int) error { return ErrNotSupported }

@@ -16,8 +16,11 @@ import (
 
 // AddShard binds one more socket for every per-worker listener and says
 // its number, the highest; -1 when no listener is per-worker. On error
-// nothing was added.
-func (s *Set) AddShard() (int, error) {
+// nothing was added. A fenced shard gets no new connection until the next
+// Steer or Unsteer: a socket is in its group, and may be picked, from its
+// listen(), so the fence goes up before it (a roll's successor must not be
+// handed a connection it may never accept).
+func (s *Set) AddShard(fenced bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var added []*Listener
@@ -25,10 +28,14 @@ func (s *Set) AddShard() (int, error) {
 		if l.Shared {
 			continue
 		}
+		if fenced {
+			l.fence()
+		}
 		if err := l.bindShards(1); err != nil {
 			for _, a := range added {
 				a.closeShard(len(a.fds) - 1)
 			}
+			l.attach() // the fence down again
 			return -1, fmt.Errorf("listener %s: add a shard: %w", l.Name, err)
 		}
 		added = append(added, l)

@@ -79,13 +79,12 @@ func (l *Listener) attachWith(probes []uint16) error {
 		}
 		return nil
 	}
-	var away []int // none while a probe runs for an order not known
-	for _, shard := range l.steering {
-		if l.group.known && shard >= 0 && shard < len(l.group.pos) {
-			away = append(away, l.group.pos[shard])
-		}
-	}
-	prog := append(probeProgram(probes), spreadProgram(l.groupSize(), away)...)
+	// No index is avoided while a probe runs for an order not known.
+	prog := append(probeProgram(probes), spreadProgram(l.groupSize(), l.awayIndices())...)
+	return l.attachProgram(prog)
+}
+
+func (l *Listener) attachProgram(prog []unix.SockFilter) error {
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
 	if err := unix.SetsockoptSockFprog(l.fds[0], unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog); err != nil {
 		return fmt.Errorf("listener %s: setsockopt SO_ATTACH_REUSEPORT_CBPF: %w", l.Name, err)
@@ -104,14 +103,53 @@ const (
 	noIndex = 0xffffffff
 )
 
+// fence steers l's group as it is, over the sockets in it now and away
+// from what l steers away from, so that a socket joining at its end gets
+// nothing. Where the order is not known it does nothing: the steering
+// that follows will refuse.
+func (l *Listener) fence() {
+	if len(l.fds) == 0 {
+		return
+	}
+	if ch := l.refresh(false); !ch.known {
+		return
+	}
+	prog := pickProgram(l.groupSize(), l.awayIndices())
+	if prog == nil {
+		return
+	}
+	l.attachProgram(prog) // a failure shows again in the steering that follows
+}
+
+// awayIndices are the group indices of the shards l steers away from.
+func (l *Listener) awayIndices() []int {
+	var away []int
+	for _, shard := range l.steering {
+		if l.group.known && shard >= 0 && shard < len(l.group.pos) {
+			away = append(away, l.group.pos[shard])
+		}
+	}
+	return away
+}
+
 // spreadProgram picks an index at random among the size of a group, but
-// none of away: r = random % (size - len(away)), then r steps over each
-// excluded index in ascending order. With nothing to avoid it leaves the
-// choice to the kernel.
+// none of away. With nothing to avoid it leaves the choice to the kernel.
 func spreadProgram(size int, away []int) []unix.SockFilter {
+	if len(away) > 0 {
+		if prog := pickProgram(size, away); prog != nil {
+			return prog
+		}
+	}
+	return []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: noIndex}}
+}
+
+// pickProgram picks an index at random among the first size of a group,
+// but none of away: r = random % (size - len(away)), then r steps over
+// each excluded index in ascending order; nil when that leaves none.
+func pickProgram(size int, away []int) []unix.SockFilter {
 	away = slices.Compact(slices.Sorted(slices.Values(away)))
-	if len(away) == 0 || len(away) >= size {
-		return []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: noIndex}}
+	if len(away) >= size {
+		return nil
 	}
 	prog := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: skfAdRandom},

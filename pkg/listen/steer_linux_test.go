@@ -141,3 +141,30 @@ func TestDecodeProbe(t *testing.T) {
 		}
 	}
 }
+
+// A fenced shard gets no new connection from the moment its socket joins
+// until steering says otherwise; one that is not fenced takes its share.
+func TestAddShardFenced(t *testing.T) {
+	set := bind(t, 2, Options{}, "http=127.0.0.1:0")
+	l := set.Listeners[0]
+	fresh, err := set.AddShard(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := landed(t, l, 200); got[fresh] != 0 || got[0] == 0 || got[1] == 0 {
+		t.Errorf("fenced shard %d: connections landed %v, want none on it", fresh, got)
+	}
+	if err := set.Unsteer(); err != nil {
+		t.Fatal(err)
+	}
+	if got := landed(t, l, 200); got[fresh] == 0 {
+		t.Errorf("fence taken down: connections landed %v, want some on shard %d", got, fresh)
+	}
+	open, err := set.AddShard(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := landed(t, l, 200); got[open] == 0 {
+		t.Errorf("shard %d added without a fence: connections landed %v, want some on it", open, got)
+	}
+}

@@ -197,8 +197,9 @@ type Sockets interface {
 	// only one worker accepts from.
 	Queued(shard int) int
 	// AddShard binds one more shard and says its number; -1 when no
-	// listener has a socket per worker.
-	AddShard() (int, error)
+	// listener has a socket per worker. A fenced shard gets no new
+	// connection until the next Steer or Unsteer says otherwise.
+	AddShard(fenced bool) (int, error)
 	// Steer sends new connections away from the shards of the given
 	// slots, or fails without steering when it cannot tell where they are;
 	// Unsteer ends that.
@@ -222,7 +223,7 @@ type noSockets struct{}
 func (noSockets) FDs(int) []int                           { return nil }
 func (noSockets) Names() []string                         { return nil }
 func (noSockets) Queued(int) int                          { return 0 }
-func (noSockets) AddShard() (int, error)                  { return -1, nil }
+func (noSockets) AddShard(bool) (int, error)              { return -1, nil }
 func (noSockets) Steer(...int) error                      { return nil }
 func (noSockets) Unsteer() error                          { return nil }
 func (noSockets) Refresh() []string                       { return nil }

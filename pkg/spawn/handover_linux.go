@@ -39,7 +39,7 @@ func (s *supervisor) servingShard(sl *slot) int {
 // from until the successor is ready; false when it cannot, and the
 // successor shares the slot's sockets.
 func (s *supervisor) freshShard(sl *slot) (int, bool) {
-	shard, err := s.cfg.Sockets.AddShard()
+	shard, err := s.cfg.Sockets.AddShard(true)
 	switch {
 	case err != nil:
 		s.log.Warn("rolling the slot on its own sockets: no fresh shard", "slot", sl.index, "err", err)

@@ -59,7 +59,7 @@ func (s *supervisor) scaleUp(now time.Time) {
 // left to fork) would only be restarted in a loop, and at --max-restarts
 // end the pool that it was meant to grow.
 func (s *supervisor) addSlot(now time.Time) error {
-	if _, err := s.cfg.Sockets.AddShard(); err != nil {
+	if _, err := s.cfg.Sockets.AddShard(false); err != nil {
 		return err
 	}
 	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}}
