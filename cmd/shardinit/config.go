@@ -56,7 +56,7 @@ func defaults() Config {
 		RestartWindow: Duration(time.Minute),
 		RestartSurge:  1,
 		ReadyTimeout:  Duration(time.Minute),
-		ReadyOn:       "start",
+		ReadyOn:       "accept",
 		StuckTimeout:  Duration(30 * time.Second),
 		OnStuck:       "restart",
 		HealthAddr:    ":8081",

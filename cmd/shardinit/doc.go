@@ -71,7 +71,7 @@
 //	--success-exit-codes C    SHARDINIT_SUCCESS_EXIT_CODES  exit codes that count as clean (e.g. 143)
 //	--restart-surge N         SHARDINIT_RESTART_SURGE   slots a rolling restart replaces at once (default 1)
 //	--ready-timeout DURATION  SHARDINIT_READY_TIMEOUT   a roll gives up on a successor not ready by then (default 1m)
-//	--ready-on WHEN           SHARDINIT_READY_ON        start (default) or notify (READY=1 on NOTIFY_SOCKET)
+//	--ready-on WHEN           SHARDINIT_READY_ON        accept (default: seen waiting on its sockets), start or notify (READY=1)
 //	--min-ready N             SHARDINIT_MIN_READY       ready slots /readyz needs (default 0: every slot)
 //	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1; >= 100ms; spends --max-restarts); 0: off
 //	--notify-dir DIR          SHARDINIT_NOTIFY_DIR      NOTIFY_SOCKET files under DIR instead of abstract names

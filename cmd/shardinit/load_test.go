@@ -25,9 +25,12 @@ type load struct {
 	// server may close while idle, as the request goes out (the server's
 	// race, not the pool's). The rest came on a new connection.
 	reusedFailed atomic.Int64
-	firstErr     atomic.Value
-	stop         chan struct{}
-	done         sync.WaitGroup
+	// longest is the longest request on a new connection, from the dial
+	// to the end of the answer: how long a slot left it waiting.
+	longest  atomic.Int64
+	firstErr atomic.Value
+	stop     chan struct{}
+	done     sync.WaitGroup
 }
 
 // startLoad runs conns keep-alive clients and conns that open a connection
@@ -65,6 +68,7 @@ func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 			return
 		default:
 		}
+		began := time.Now()
 		if conn == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			c, err := l.dial(ctx, "tcp", addr)
@@ -83,6 +87,9 @@ func (l *load) run(addr string, keepAlive bool, deadline time.Time) {
 			}
 		} else {
 			l.ok.Add(1)
+		}
+		if !reused {
+			l.longer(time.Since(began))
 		}
 		if err != nil || !reuse {
 			conn.Close()
@@ -115,6 +122,15 @@ func request(conn net.Conn, br *bufio.Reader, keepAlive bool) (reuse bool, err e
 	return keepAlive && !resp.Close, err
 }
 
+func (l *load) longer(d time.Duration) {
+	for {
+		was := l.longest.Load()
+		if int64(d) <= was || l.longest.CompareAndSwap(was, int64(d)) {
+			return
+		}
+	}
+}
+
 func (l *load) fail(err error) {
 	l.failed.Add(1)
 	l.firstErr.CompareAndSwap(nil, err.Error())
@@ -131,8 +147,8 @@ func (l *load) finish() {
 }
 
 func (l *load) String() string {
-	s := fmt.Sprintf("%d requests answered, %d failed (%d of them on a reused keep-alive connection)",
-		l.ok.Load(), l.failed.Load(), l.reusedFailed.Load())
+	s := fmt.Sprintf("%d requests answered, %d failed (%d of them on a reused keep-alive connection), longest on a new connection %s",
+		l.ok.Load(), l.failed.Load(), l.reusedFailed.Load(), time.Duration(l.longest.Load()).Round(time.Millisecond))
 	if err := l.firstErr.Load(); err != nil {
 		s += fmt.Sprintf(" (first: %s)", err)
 	}

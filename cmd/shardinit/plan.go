@@ -193,6 +193,9 @@ func (p *plan) checkReadiness(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if readyOn == spawn.ReadyOnAccept && len(p.specs) == 0 {
+		readyOn = spawn.ReadyOnStart // no socket to be seen accepting on
+	}
 	onStuck, err := spawn.ParseOnStuck(cfg.OnStuck)
 	if err != nil {
 		return err

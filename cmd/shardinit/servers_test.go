@@ -24,7 +24,7 @@ func needServer(t *testing.T, path string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not installed, and CI installs it", path)
 		}
-		t.Skipf("%s is not installed (apt-get install nginx-light gunicorn python3-uvicorn)", path)
+		t.Skipf("%s is not installed (apt-get install nginx-light gunicorn python3-uvicorn python3-aiohttp node-express puma)", path)
 	}
 }
 
@@ -45,7 +45,8 @@ var realServers = []server{{
 	// nginx binds the port itself; QUIT is its graceful stop (TERM is
 	// fast). Each process writes its own pid file, or a slot's successor
 	// would take its predecessor's.
-	flags: []string{"--preload", "--stop-signal", "QUIT", "--ready-on", "start"},
+	// Its workers are seen accepting (epoll), not its master.
+	flags: []string{"--preload", "--stop-signal", "QUIT"},
 	command: func(dir string, port int) []string {
 		return []string{"/bin/sh", "-c", `exec /usr/sbin/nginx -p "$0" -c nginx.conf -g "pid $0/nginx-$$.pid;"`, dir}
 	},
@@ -61,16 +62,15 @@ http {
 `},
 }, {
 	name: "gunicorn", path: "/usr/bin/gunicorn",
-	// gunicorn takes LISTEN_FDS and sends READY=1; one process per slot.
-	flags: []string{"--ready-on", "notify"},
+	// gunicorn takes LISTEN_FDS; its master's READY=1 comes before its
+	// worker accepts, which is seen (select).
 	command: func(dir string, _ int) []string {
 		return []string{"/usr/bin/gunicorn", "--workers", "1", "--chdir", dir, "app:wsgi"}
 	},
 	files: map[string]string{"app.py": appPy},
 }, {
 	name: "uvicorn", path: "/usr/lib/python3/dist-packages/uvicorn",
-	// uvicorn serves fd 3 and sends no READY=1.
-	flags: []string{"--ready-on", "start"},
+	// uvicorn serves fd 3 and sends no READY=1: it is seen accepting.
 	command: func(dir string, _ int) []string {
 		return []string{"/usr/bin/python3", "-m", "uvicorn", "--fd", "3", "--app-dir", dir, "--lifespan", "off",
 			"--log-level", "warning", "app:asgi"}
@@ -121,8 +121,7 @@ func rollRealServer(t *testing.T, srv server) {
 	tr := startTraffic(t, p, port, 4)
 	took := rollTimes(t, in, p, 10, 60*time.Second)
 	tr.stopNewConnections(t, fmt.Sprintf("during 10 rolls of 4 %s workers (%s)", srv.name, took))
-	// With --ready-on start a worker counts as ready after a second,
-	// which on a loaded machine can come before a Python server has
+	// A worker may count as ready (READY=1, or accepting) before it has
 	// installed its SIGTERM handler: stop only once every worker has.
 	waitCatchTERM(t, p)
 	in.stopCleanly()

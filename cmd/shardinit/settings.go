@@ -81,7 +81,7 @@ var settings = []setting{
 	},
 	integer("restart-surge", "slots a rolling restart (SIGHUP) replaces at once", func(c *Config) *int { return &c.RestartSurge }),
 	duration("ready-timeout", "how long a rolling restart waits for a successor to be ready before it gives up", func(c *Config) *Duration { return &c.ReadyTimeout }),
-	str("ready-on", "when a worker is ready: start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),
+	str("ready-on", "when a worker is ready: accept (once seen waiting for connections on its sockets; start without --listen), start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),
 	integer("min-ready", "slots with a ready worker for /readyz to pass; 0: every slot", func(c *Config) *int { return &c.MinReady }),
 	duration("watchdog", "replace a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC; at least 100ms; each replacement counts against --max-restarts); 0: off", func(c *Config) *Duration { return &c.Watchdog }),
 	str("notify-dir", "put the workers' NOTIFY_SOCKET files in this writable directory instead of using abstract socket names (for sd_notify clients that only take a path, such as Ruby's sd_notify gem)", func(c *Config) *string { return &c.NotifyDir }),

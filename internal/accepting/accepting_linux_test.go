@@ -168,7 +168,7 @@ func TestEpollLine(t *testing.T) {
 		"tfd:        5 events:       19 data:                5  pos:0 ino:6f2a sdev:8": true,
 		"tfd:        5 events:        4 data:                5  pos:0 ino:6f2a sdev:8": false, // EPOLLOUT alone
 		"tfd:        5 events:       19 data:                5  pos:0 ino:6f2b sdev:8": false,
-		"tfd:        5 events:       19 data:                5": false, // before Linux 3.8: no inode
+		"tfd:        5 events:       19 data:                5":                        false, // before Linux 3.8: no inode
 	} {
 		if got := epollWaitsOn(line, socks); got != want {
 			t.Errorf("%q: %v, want %v", strings.TrimSpace(line), got, want)

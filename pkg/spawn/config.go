@@ -72,7 +72,8 @@ type Config struct {
 	// ReadyTimeout is how long a rolling restart waits for a successor to
 	// become ready before it gives up on it. Default 1m.
 	ReadyTimeout time.Duration
-	// ReadyOn says when a worker counts as ready. Default ReadyOnStart.
+	// ReadyOn says when a worker counts as ready. Default ReadyOnAccept,
+	// which is ReadyOnStart when Sockets has none.
 	ReadyOn ReadyOn
 	// MinReady is how many slots need a ready worker for the pool to be
 	// ready, at most every slot. Default 0: every slot.
@@ -129,7 +130,10 @@ func withDefaults(c Config) Config {
 		c.ReadyTimeout = time.Minute
 	}
 	if c.ReadyOn == "" {
-		c.ReadyOn = ReadyOnStart
+		c.ReadyOn = ReadyOnAccept
+	}
+	if c.ReadyOn == ReadyOnAccept && len(c.Sockets.FDs(0)) == 0 {
+		c.ReadyOn = ReadyOnStart // nothing to be seen accepting on
 	}
 	if c.OnStuck == "" {
 		c.OnStuck = StuckRestart
@@ -148,11 +152,14 @@ const (
 	ReadyOnStart ReadyOn = "start"
 	// ReadyOnNotify: once it sends READY=1 to its NOTIFY_SOCKET.
 	ReadyOnNotify ReadyOn = "notify"
+	// ReadyOnAccept: once a process of it is seen waiting for connections
+	// on its sockets (Linux; as start without sockets).
+	ReadyOnAccept ReadyOn = "accept"
 )
 
 // ParseReadyOn checks a --ready-on value.
 func ParseReadyOn(s string) (ReadyOn, error) {
-	return oneOf("ready-on", s, ReadyOnStart, ReadyOnNotify)
+	return oneOf("ready-on", s, ReadyOnAccept, ReadyOnStart, ReadyOnNotify)
 }
 
 // OnStuck says what to do with a worker whose queue does not drain.

@@ -11,6 +11,9 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 		return
 	}
 	w.ready, w.lastPing, s.changed = true, now, true
+	if w == w.slot.current {
+		w.slot.joining = false
+	}
 	if s.cfg.ReadyOn == ReadyOnNotify {
 		s.log.Info("worker ready", "slot", w.slot.index, "pid", w.pid)
 	}
@@ -43,7 +46,9 @@ func (s *supervisor) onNote(n note, now time.Time) {
 	for _, line := range strings.Split(n.text, "\n") {
 		key, value, _ := strings.Cut(line, "=")
 		switch {
-		case key == "READY" && value == "1":
+		case key == "READY" && value == "1" && s.cfg.ReadyOn != ReadyOnAccept:
+			// With --ready-on accept only what the worker does counts: a
+			// server may say READY=1 before it accepts (gunicorn's master).
 			s.markReady(w, now)
 		case key == "STOPPING" && value == "1":
 			w.ready, s.changed = false, true

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shardinit/shardinit/internal/accepting"
 )
 
 const (
@@ -65,28 +67,32 @@ type slot struct {
 	backlog    backlog
 	lastExit   string
 	leaving    bool      // being removed by a scale-down
+	joining    bool      // added by a scale-up, until its first worker is ready
 	handover   *handover // a roll onto a fresh shard
 }
 
 // worker is one process. A slot has one current worker, and while it is
 // replaced also the predecessors that are still stopping.
 type worker struct {
-	pid        int
-	slot       *slot
-	generation int
-	started    time.Time
-	ready      bool
-	stuck      bool
-	status     string    // last STATUS=
-	lastPing   time.Time // last WATCHDOG=1, or readiness
-	stopping   bool      // shardinit asked it to stop
-	killAt     time.Time // a replaced worker's SIGKILL; zero otherwise
-	readyBy    time.Time // a successor's deadline (--ready-timeout)
-	settleAt   time.Time // when a successor counts as ready (--ready-on start)
-	sock       *notifySocket
-	held       []unix.Signal // forwarded signals waiting for readiness
-	openAt     time.Time     // with --ready-on start, when held signals go out
-	open       bool          // forwarded signals go out at once
+	pid          int
+	slot         *slot
+	generation   int
+	started      time.Time
+	ready        bool
+	stuck        bool
+	status       string            // last STATUS=
+	lastPing     time.Time         // last WATCHDOG=1, or readiness
+	stopping     bool              // shardinit asked it to stop
+	killAt       time.Time         // a replaced worker's SIGKILL; zero otherwise
+	readyBy      time.Time         // a successor's deadline (--ready-timeout)
+	settleAt     time.Time         // when a successor counts as ready (--ready-on start)
+	sockets      accepting.Sockets // with --ready-on accept, until it is seen accepting on them
+	nextLook     time.Time         // at them
+	warnedUnseen bool
+	sock         *notifySocket
+	held         []unix.Signal // forwarded signals waiting for readiness
+	openAt       time.Time     // with --ready-on start, when held signals go out
+	open         bool          // forwarded signals go out at once
 }
 
 // events are what wakes the loop besides its timers.
@@ -159,6 +165,9 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 		earliest(w.readyBy)
 		earliest(w.settleAt)
 		earliest(w.openAt)
+		if w.sockets != nil && !w.stopping {
+			earliest(w.nextLook)
+		}
 	}
 	if len(s.leftovers) > 0 {
 		earliest(s.nextScan)
@@ -192,6 +201,7 @@ func (s *supervisor) advance(now time.Time) {
 		s.startDue(now)
 		s.checkWatchdogs(now)
 		s.sampleQueues(now)
+		s.lookForAccepting(now)
 		s.checkSuccessors(now)
 		if s.steered() {
 			s.refreshGroups() // steering follows the groups' changes

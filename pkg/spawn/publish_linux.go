@@ -21,12 +21,13 @@ func (s *supervisor) publish() {
 	s.cfg.OnChange(st)
 }
 
-// minReady is --min-ready, or every slot that is not leaving, whichever is
-// fewer: a scale-down does not make the pool unready.
+// minReady is --min-ready, or every slot that is not leaving or joining,
+// whichever is fewer: scaling does not make the pool unready (with
+// --ready-on accept, a new slot's worker is not ready at once).
 func (s *supervisor) minReady() int {
 	staying := 0
 	for _, sl := range s.slots {
-		if !sl.leaving {
+		if !sl.leaving && !sl.joining {
 			staying++
 		}
 	}

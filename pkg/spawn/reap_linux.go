@@ -88,10 +88,16 @@ func killDescendants(sig unix.Signal) {
 	})
 }
 
+// procIsOurs says whether /proc shows shardinit's PID namespace.
+func procIsOurs() bool {
+	link, err := os.Readlink("/proc/self")
+	return err == nil && link == strconv.Itoa(os.Getpid())
+}
+
 // eachProcess calls fn with every process in /proc, or with none when
 // /proc is not of shardinit's PID namespace (its PIDs would be strangers').
 func eachProcess(fn func(pid int, st procstat.Stat)) {
-	if link, err := os.Readlink("/proc/self"); err != nil || link != strconv.Itoa(os.Getpid()) {
+	if !procIsOurs() {
 		return
 	}
 	entries, err := os.ReadDir("/proc")

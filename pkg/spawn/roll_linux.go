@@ -98,7 +98,7 @@ func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
 		return
 	}
 	sl.successor = w
-	if s.cfg.ReadyOn == ReadyOnStart {
+	if s.settles(w) {
 		w.settleAt = now.Add(startSettle)
 	} else {
 		w.readyBy = now.Add(s.cfg.ReadyTimeout)
@@ -140,9 +140,20 @@ func (s *supervisor) checkSuccessors(now time.Time) {
 			if sl.handover != nil {
 				s.dropFresh(sl)
 			}
-			s.abortRoll(sl, "successor not ready within "+s.cfg.ReadyTimeout.String())
+			s.abortRoll(sl, s.notReady()+" within "+s.cfg.ReadyTimeout.String())
 		}
 	}
+}
+
+// notReady says what a successor that took too long did not do.
+func (s *supervisor) notReady() string {
+	switch s.cfg.ReadyOn {
+	case ReadyOnAccept:
+		return "successor not seen accepting"
+	case ReadyOnNotify:
+		return "successor sent no READY=1"
+	}
+	return "successor not ready"
 }
 
 // abortRoll stops the roll after a failed slot; the workers still running

@@ -62,7 +62,7 @@ func (s *supervisor) addSlot(now time.Time) error {
 	if _, err := s.cfg.Sockets.AddShard(false); err != nil {
 		return err
 	}
-	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}}
+	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}, joining: true}
 	s.slots = append(s.slots, sl) // before spawn: its worker is told the new number of slots
 	w, err := s.spawn(sl, sl.index, now)
 	if err != nil {

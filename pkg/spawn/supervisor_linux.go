@@ -23,6 +23,10 @@ func New(cfg Config) (*Pool, error) {
 		return nil, &ExitError{Code: 2, Err: ErrNoCommand}
 	}
 	cfg = withDefaults(cfg)
+	if cfg.ReadyOn == ReadyOnAccept && !procIsOurs() {
+		cfg.Logger.Warn("/proc is not of shardinit's PID namespace: workers count as ready once started, not once seen accepting")
+		cfg.ReadyOn = ReadyOnStart
+	}
 	if cfg.Path == "" {
 		path, err := Resolve(cfg.Command[0])
 		if err != nil {

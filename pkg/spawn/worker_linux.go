@@ -29,7 +29,7 @@ func (s *supervisor) start(sl *slot, now time.Time) {
 // makeCurrent makes a worker that was just spawned sl's current one.
 func (s *supervisor) makeCurrent(sl *slot, w *worker, now time.Time) {
 	sl.current = w
-	if s.cfg.ReadyOn == ReadyOnStart {
+	if s.settles(w) {
 		w.openAt = now.Add(startSettle)
 		s.markReady(w, now)
 	}
@@ -73,6 +73,7 @@ func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) 
 	}
 	s.changed = true
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
+	s.lookFor(w, shard, now)
 	return w, nil
 }
 
