@@ -18,7 +18,7 @@ func TestSignalsSurviveChildStorm(t *testing.T) {
 	in, port := startPool(t, start{pid1: true}, 2, p.flag(), "orphan-storm")
 	reaped := func() float64 { return value(p.metrics()["shardinit_orphans_reaped_total"]) }
 	first := reaped()
-	eventually(t, 10*time.Second, "1,000 orphans reaped", func() bool { return reaped() > first+1000 })
+	eventually(t, 60*time.Second, "1,000 orphans reaped", func() bool { return reaped() > first+1000 })
 	const sent = 20
 	for n := int64(1); n <= sent; n++ {
 		in.signal(syscall.SIGWINCH)
