@@ -57,21 +57,23 @@ func (s *supervisor) notLooking(w *worker, now time.Time) {
 	s.markReady(w, now)
 }
 
-// lookForAccepting looks at the workers that are due, with one walk of
-// /proc for all of them.
+// lookForAccepting looks at the workers that are due: each one itself
+// first, as most servers accept in the process shardinit started, then
+// its family, with at most one walk of /proc for all of them.
 func (s *supervisor) lookForAccepting(now time.Time) {
-	var due []*worker
+	var family *families
 	for _, w := range s.byPID {
-		if w.sockets != nil && !w.stopping && !now.Before(w.nextLook) {
-			due = append(due, w)
+		if w.sockets == nil || w.stopping || now.Before(w.nextLook) {
+			continue
 		}
-	}
-	if len(due) == 0 {
-		return
-	}
-	family := processFamilies()
-	for _, w := range due {
-		seen, ok, err := accepting.Seek(family.of(w.pid, !s.terminal), w.sockets)
+		seen, ok, err := accepting.Seek([]int{w.pid}, w.sockets)
+		if !ok && err == nil {
+			if family == nil {
+				f := processFamilies()
+				family = &f
+			}
+			seen, ok, err = accepting.Seek(family.of(w.pid, !s.terminal)[1:], w.sockets)
+		}
 		switch {
 		case ok:
 			s.log.Info("worker accepting", "slot", w.slot.index, "pid", w.pid, "seen_pid", seen.PID, "by", seen.How)
