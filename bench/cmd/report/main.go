@@ -417,7 +417,14 @@ var intros = map[string]string{
 		"READY=1 with daemon.SdNotify and stop with http.Server.Shutdown alone, as most Go servers in Kubernetes do: Shutdown " +
 		"closes unanswered a connection accepted after it began, so these rows fail unless a roll stops a worker only once no " +
 		"new connection reaches it. With keep-alive on, Shutdown also closes idle keep-alive connections just as wrk may send " +
-		"the next request on one: a failure wrk cannot tell apart, and the server's own race in any restart.",
+		"the next request on one: a failure wrk cannot tell apart, and the server's own race in any restart. For a roll, *in " +
+		"flight on the victim* adds up the most connections each replaced worker was seen to hold while the roll ran " +
+		"(wrk reconnects after a close, and may land on a worker not yet replaced). " +
+		"The *gunicorn sync, a 2s import* group rolls gunicorn workers (LISTEN_FDS, -w 1 per slot) whose app sleeps 2 s as " +
+		"it is imported, under 8 wrk connections without keep-alive, once per --ready-on mode. gunicorn says READY=1 from its " +
+		"master before its worker has imported the app, and start takes over after 1 s: a successor that takes over before it " +
+		"accepts leaves its shard with nobody to accept, and the requests that land there wait. The slowest request bounds " +
+		"how long that lasted; *no roll* is the same load left alone.",
 	"gobench": "testing.B benchmarks in bench/gobench, against the exported APIs only: spawn.New/Pool.Run (a pool of N `sleep` " +
 		"workers, until every slot is ready, then stopped), the reaping of an orphan storm (a worker's child forks N children " +
 		"that exit at once, then exits itself: its N zombies go to the pool, the subreaper), and health's /metrics (with " +

@@ -270,38 +270,6 @@ func rssKiB(pid int) float64 {
 	return 0
 }
 
-// established counts the ESTABLISHED TCP connections on local port that
-// pid holds open (its fds against /proc/net/tcp*): the requests a worker
-// has in flight, at most, when it dies.
-func established(pid, port int) int {
-	inodes := map[string]bool{}
-	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	for _, fd := range fds {
-		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
-		if err == nil && strings.HasPrefix(link, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
-		}
-	}
-	hexPort := fmt.Sprintf(":%04X", port)
-	n := 0
-	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(table)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
-			f := strings.Fields(line)
-			if len(f) < 10 {
-				continue
-			}
-			if strings.HasSuffix(f[1], hexPort) && f[3] == "01" && inodes[f[9]] {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // freePort returns a port p with p and p+1 free on 127.0.0.1, from a
 // counter, so that no two cases share a port (and its TIME_WAITs).
 var nextPort = 20000 + os.Getpid()%10000

@@ -1,6 +1,7 @@
 """The benchmark's CPU-bound WSGI app for gunicorn: each request hashes
 BENCH_ROUNDS times (default 3000) with SHA-256 before it answers with its
-PID.
+PID. With BENCH_IMPORT_SECONDS it first takes that long to import, as a
+large app does.
 
     gunicorn -w 2 -b 127.0.0.1:8080 --chdir bench/workers/python app:app
     shardinit --workers 2 --listen http=127.0.0.1:8080 -- \
@@ -8,10 +9,12 @@ PID.
 """
 import hashlib
 import os
+import time
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3000"))
 SLOT = os.environ.get("SHARDINIT_SLOT", "0")
 WORKERS = os.environ.get("SHARDINIT_SLOTS", "1")
+time.sleep(float(os.environ.get("BENCH_IMPORT_SECONDS", "0")))
 
 
 def app(environ, start_response):
