@@ -2,113 +2,343 @@ package spawn
 
 import (
 	"context"
-	"fmt"
-	"runtime"
+	"log/slog"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shardinit/shardinit/internal/accepting"
 )
 
-// Pool supervises the workers of one shardinit.
-type Pool struct {
-	cfg    Config
-	probes chan chan struct{}
+const (
+	// reapBackstop catches a SIGCHLD that was lost; reaping is otherwise
+	// driven by the signal.
+	reapBackstop = 5 * time.Second
+	// killGrace bounds the wait for processes after SIGKILL (one stuck in
+	// uninterruptible sleep must not hold shardinit forever).
+	killGrace = 5 * time.Second
+)
+
+// supervisor is the state of one Run. Only the Run goroutine touches it, so
+// spawning and reaping never race: a worker is in byPID before wait4 can
+// return its PID.
+type supervisor struct {
+	cfg       Config
+	log       *slog.Logger
+	notifier  *notifier
+	preloadFD int // the LD_PRELOAD library's memfd; -1: none
+	slots     []*slot
+	byPID     map[int]*worker
+	bySocket  map[*notifySocket]*worker
+	// terminal: shardinit runs in the foreground of its controlling
+	// terminal, and the workers share fgGroup, the terminal's foreground
+	// process group (0 until a worker made it).
+	terminal  bool
+	fgGroup   int
+	leftovers []*leftover
+	nextScan  time.Time // of the leftovers
+
+	phase       Phase
+	stopSig     unix.Signal
+	drainUntil  time.Time // Draining ends
+	killAt      time.Time // Stopping ends
+	giveUpAt    time.Time // Killing ends
+	lastKill    time.Time
+	nextSample  time.Time // of the accept queues, for stuck workers
+	roll        *roll     // a rolling restart in progress
+	shrinking   *shrink   // a scale-down in progress
+	nudged      bool      // descendants got the stop signal after the workers left
+	hasChildren bool      // wait4 last saw children
+	exitCode    int
+	counters    Counters
+	changed     bool
 }
 
-// New applies the defaults to cfg and finds the command (unless cfg.Path
-// names it). An *ExitError carries the exit code for a command that cannot
-// be run (127, 126).
-func New(cfg Config) (*Pool, error) {
-	if len(cfg.Command) == 0 {
-		return nil, &ExitError{Code: 2, Err: ErrNoCommand}
-	}
-	cfg = withDefaults(cfg)
-	if cfg.ReadyOn == ReadyOnAccept && !procIsOurs() {
-		cfg.Logger.Warn("/proc is not of shardinit's PID namespace: workers count as ready once started, not once seen accepting")
-		cfg.ReadyOn = ReadyOnStart
-	}
-	if cfg.Path == "" {
-		path, err := Resolve(cfg.Command[0])
-		if err != nil {
-			return nil, err
-		}
-		cfg.Path = path
-	}
-	return &Pool{cfg: cfg, probes: make(chan chan struct{})}, nil
+// slot is one place in the pool, with one shard socket per listener.
+type slot struct {
+	index      int
+	current    *worker // nil while the slot waits for a restart
+	successor  *worker // a rolling restart's new worker, until it is ready
+	generation int
+	restartAt  time.Time // zero unless a restart is pending
+	quick      int       // exits in a row that came before stableAfter
+	budget     budget
+	backlog    backlog
+	lastExit   string
+	leaving    bool      // being removed by a scale-down
+	joining    bool      // added by a scale-up, until its first worker is ready
+	handover   *handover // a roll onto a fresh shard
 }
 
-// Run starts the workers and supervises them until the pool has stopped,
-// then returns the exit code shardinit should end with: the first non-zero
-// exit of a worker that ended the pool or stopped with it (128+signal for a
-// signalled one), else 0. An error means no worker was started.
-//
-// signals must come from Notify, called before anything was spawned. Run
-// owns wait4 for the whole process: nothing else may wait for children.
-func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
-	notify, err := newNotifier(p.cfg.NotifyDir, p.cfg.Credential)
-	if err != nil {
-		return 0, err
+// worker is one process. A slot has one current worker, and while it is
+// replaced also the predecessors that are still stopping.
+type worker struct {
+	pid          int
+	slot         *slot
+	generation   int
+	started      time.Time
+	ready        bool
+	stuck        bool
+	status       string            // last STATUS=
+	lastPing     time.Time         // last WATCHDOG=1, or readiness
+	stopping     bool              // shardinit asked it to stop
+	killAt       time.Time         // a replaced worker's SIGKILL; zero otherwise
+	readyBy      time.Time         // a successor's deadline (--ready-timeout)
+	settleAt     time.Time         // when a successor counts as ready (--ready-on start)
+	sockets      accepting.Sockets // with --ready-on accept, until it is seen accepting on them
+	nextLook     time.Time         // at them
+	warnedUnseen bool
+	sock         *notifySocket
+	held         []unix.Signal // forwarded signals waiting for readiness
+	openAt       time.Time     // with --ready-on start, when held signals go out
+	open         bool          // forwarded signals go out at once
+}
+
+// events are what wakes the loop besides its timers.
+type events struct {
+	children <-chan os.Signal // SIGCHLD: the loop reaps on every wake
+	signals  <-chan os.Signal
+	notes    <-chan note
+	probes   <-chan chan struct{}
+}
+
+func newSupervisor(cfg Config, n *notifier) *supervisor {
+	s := &supervisor{cfg: cfg, log: cfg.Logger, notifier: n, preloadFD: -1, byPID: map[int]*worker{},
+		bySocket: map[*notifySocket]*worker{}, phase: Running,
+		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
+	for i := range cfg.Workers {
+		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
 	}
-	defer notify.close()
-	preloadFD := -1
-	if len(p.cfg.Preload) > 0 {
-		if preloadFD, err = sealedMemfd("shardinit-preload.so", p.cfg.Preload); err != nil {
-			return 0, err
+	return s
+}
+
+func (s *supervisor) loop(ctx context.Context, ev events) int {
+	backstop := time.NewTicker(reapBackstop)
+	defer backstop.Stop()
+	// One timer for the whole loop: since Go 1.23, Reset discards a value
+	// it did not deliver, so no drain is needed between wakes.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	done := ctx.Done()
+	for {
+		s.reap()
+		now := time.Now()
+		s.advance(now)
+		s.publish()
+		if s.finished(now) {
+			return s.exitCode
 		}
-		defer unix.Close(preloadFD)
+		timer.Reset(s.nextWake(now))
+		select {
+		case <-ev.children:
+		case sig := <-ev.signals:
+			s.onSignal(sig.(unix.Signal), time.Now())
+		case n := <-ev.notes:
+			s.onNote(n, time.Now())
+		case reply := <-ev.probes:
+			close(reply)
+		case <-done:
+			done = nil
+			// The caller's reason, e.g. a health address that stayed in use.
+			s.requestStop(s.cfg.StopSignal, context.Cause(ctx).Error(), time.Now())
+		case <-backstop.C:
+		case <-timer.C:
+		}
 	}
-	// Pdeathsig fires when the thread that forked exits, not the process:
-	// every fork happens on this thread, which stays locked until every
-	// worker is gone.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	s := newSupervisor(p.cfg, notify)
-	s.preloadFD, s.terminal = preloadFD, onTerminal()
-	defer s.reclaimTerminal()
-	s.becomeReaper()
-	now := time.Now()
+}
+
+// nextWake is how long until the supervisor has something to do.
+func (s *supervisor) nextWake(now time.Time) time.Duration {
+	next := now.Add(time.Hour)
+	earliest := func(t time.Time) {
+		if !t.IsZero() && t.Before(next) {
+			next = t
+		}
+	}
 	for _, sl := range s.slots {
-		s.start(sl, now)
+		earliest(sl.restartAt)
+		earliest(s.watchdogDue(sl))
 	}
-	return s.loop(ctx, events{children: signals.Child, signals: signals.Other, notes: notify.notes, probes: p.probes}), nil
-}
-
-// Alive asks the supervisor's loop to answer, which it does between any
-// two events; it fails if the loop does not answer before ctx ends.
-func (p *Pool) Alive(ctx context.Context) error {
-	reply := make(chan struct{})
-	select {
-	case p.probes <- reply:
-	case <-ctx.Done():
-		return ErrNotAnswering
-	}
-	select {
-	case <-reply:
-		return nil
-	case <-ctx.Done():
-		return ErrNotAnswering
-	}
-}
-
-// sealedMemfd holds data in an anonymous file that nobody can change: every
-// worker maps the same library, whatever it does with its copy of the fd.
-func sealedMemfd(name string, data []byte) (int, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return -1, fmt.Errorf("memfd_create %s: %w", name, err)
-	}
-	for rest := data; len(rest) > 0; {
-		n, err := unix.Write(fd, rest)
-		if err != nil {
-			unix.Close(fd)
-			return -1, fmt.Errorf("write %s: %w", name, err)
+	for _, w := range s.byPID {
+		earliest(w.killAt)
+		earliest(w.readyBy)
+		earliest(w.settleAt)
+		earliest(w.openAt)
+		if w.sockets != nil && !w.stopping {
+			earliest(w.nextLook)
 		}
-		rest = rest[n:]
 	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("seal %s: %w", name, err)
+	if len(s.leftovers) > 0 {
+		earliest(s.nextScan)
+		earliest(s.leftoverKillDue())
 	}
-	return fd, nil
+	switch s.phase {
+	case Running:
+		earliest(s.nextSample)
+		if (s.shrinking != nil && !s.shrinking.stopped) || s.draining() {
+			earliest(now.Add(50 * time.Millisecond)) // watch a leaving queue drain
+		}
+	case Draining:
+		earliest(s.nextSample)
+		earliest(s.drainUntil)
+	case Stopping:
+		earliest(s.killAt)
+	case Killing:
+		earliest(s.giveUpAt)
+		earliest(s.lastKill.Add(time.Second))
+	}
+	return max(next.Sub(now), 0)
+}
+
+// advance does whatever is due at now.
+func (s *supervisor) advance(now time.Time) {
+	s.killOverdue(now)
+	s.openDue(now)
+	s.stopLeftovers(now)
+	switch s.phase {
+	case Running, Draining:
+		s.startDue(now)
+		s.checkWatchdogs(now)
+		s.sampleQueues(now)
+		s.lookForAccepting(now)
+		s.checkSuccessors(now)
+		if s.steered() {
+			s.refreshGroups() // steering follows the groups' changes
+		}
+		s.stepRoll(now)
+		s.stepHandovers(now)
+		s.stepShrink(now)
+		if s.phase == Draining && !now.Before(s.drainUntil) {
+			s.enterStopping(now)
+		}
+	case Stopping:
+		if s.live() == 0 && s.hasChildren && !s.nudged {
+			s.nudged = true
+			s.log.Info("workers stopped; asking their leftover descendants to stop", "signal", SignalName(s.stopSig))
+			killDescendants(s.stopSig)
+		}
+		if !now.Before(s.killAt) {
+			s.enterKilling(now)
+		}
+	case Killing:
+		if now.Sub(s.lastKill) >= time.Second {
+			s.killAll(now)
+		}
+	}
+}
+
+func (s *supervisor) startDue(now time.Time) {
+	for _, sl := range s.slots {
+		if !sl.restartAt.IsZero() && !now.Before(sl.restartAt) {
+			s.start(sl, now)
+		}
+	}
+}
+
+func (s *supervisor) finished(now time.Time) bool {
+	switch s.phase {
+	case Stopping:
+		return s.live() == 0 && !s.hasChildren
+	case Killing:
+		if now.After(s.giveUpAt) {
+			s.log.Error("processes survived SIGKILL; exiting without them", "waited", killGrace)
+			return true
+		}
+		return s.live() == 0 && !s.hasChildren
+	}
+	return false
+}
+
+func (s *supervisor) live() int {
+	return len(s.byPID)
+}
+
+func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
+	s.counters.Signals[SignalName(sig)]++
+	s.changed = true
+	r := s.cfg.Signals.route(sig)
+	switch r.action {
+	case reap:
+	case restart:
+		s.requestRestart("received "+SignalName(sig), now)
+	case scaleUp:
+		s.scaleUp(now)
+	case scaleDown:
+		s.scaleDown(now)
+	case stop:
+		stopSig := s.cfg.StopSignal
+		if sig == unix.SIGINT {
+			// Ctrl-C reaches the workers as Ctrl-C, as it would without us.
+			stopSig = unix.SIGINT
+		}
+		s.requestStop(stopSig, "received "+SignalName(sig), now)
+	case ignore:
+		s.log.Debug("signal not forwarded", "signal", SignalName(sig))
+	case forward:
+		as := sig
+		if r.As != 0 {
+			as = r.As
+		}
+		s.log.Debug("forwarding signal", "signal", SignalName(sig), "as", SignalName(as), "workers", s.live())
+		for _, w := range s.byPID {
+			s.forward(w, as)
+		}
+	}
+}
+
+// requestStop begins a graceful stop; asked again, it cuts the drain short,
+// and once workers are stopping it passes the signal on.
+func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
+	switch s.phase {
+	case Running:
+		s.stopSig = sig
+		if s.cfg.DrainDelay <= 0 {
+			s.log.Info("stopping", "reason", why)
+			s.enterStopping(now)
+			return
+		}
+		s.log.Info("draining", "reason", why, "drain_delay", s.cfg.DrainDelay)
+		s.phase, s.drainUntil, s.changed = Draining, now.Add(s.cfg.DrainDelay), true
+	case Draining:
+		s.log.Info("drain cut short", "reason", why)
+		s.enterStopping(now)
+	default:
+		for _, w := range s.byPID {
+			s.signal(w, sig)
+		}
+	}
+}
+
+func (s *supervisor) enterStopping(now time.Time) {
+	s.phase, s.killAt, s.changed = Stopping, now.Add(s.cfg.StopTimeout), true
+	s.roll, s.shrinking = nil, nil
+	for _, sl := range s.slots {
+		sl.restartAt = time.Time{}
+	}
+	s.log.Info("stopping workers", "signal", SignalName(s.stopSig), "workers", s.live(), "stop_timeout", s.cfg.StopTimeout)
+	// SIGCONT too: a stopped worker (one replaced as stuck, or paused by
+	// hand) then stops gracefully instead of waiting for SIGKILL. With the
+	// whole pool stopping, nothing else would serve its queue anyway.
+	for _, w := range s.byPID {
+		if !w.stopping {
+			w.stopping = true
+			s.signal(w, s.stopSig)
+		}
+		s.signal(w, unix.SIGCONT)
+	}
+}
+
+func (s *supervisor) enterKilling(now time.Time) {
+	s.phase, s.giveUpAt, s.changed = Killing, now.Add(killGrace), true
+	s.log.Warn("stop timeout passed; killing what remains", "workers", s.live(), "stop_timeout", s.cfg.StopTimeout)
+	s.killAll(now)
+}
+
+func (s *supervisor) killAll(now time.Time) {
+	s.lastKill = now
+	for _, w := range s.byPID {
+		s.signal(w, unix.SIGKILL)
+	}
+	killDescendants(unix.SIGKILL)
 }
