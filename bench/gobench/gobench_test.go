@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,16 +43,10 @@ func envInts(name string, def []int) []int {
 }
 
 // runPool runs a pool of cfg until until(status) holds, then stops it; it
-// returns how long until held, counted from just before Run.
+// returns how long until held, counted from just before Run (the pool's
+// snapshot is looked at every half millisecond, which bounds the error).
 func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time.Duration {
 	b.Helper()
-	reached := make(chan struct{})
-	var once sync.Once
-	cfg.OnChange = func(st spawn.Status) {
-		if until(st) {
-			once.Do(func() { close(reached) })
-		}
-	}
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 5 * time.Second
 	}
@@ -70,6 +63,22 @@ func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time
 	go func() {
 		_, err := pool.Run(ctx, signals)
 		done <- err
+	}()
+	reached := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(500 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			if st, ok := pool.Status(); ok && until(st) {
+				close(reached)
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
 	var took time.Duration
 	select {
@@ -186,11 +195,10 @@ func scrapeTarget(b *testing.B, n int) http.Handler {
 	b.Cleanup(func() { set.Close() })
 	reg := prometheus.NewRegistry()
 	h, err := health.New(health.Options{Registerer: reg, Listeners: set, Version: "bench",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Pool: fixedPool{statusOf(n)}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h.Update(statusOf(n))
 	mux := http.NewServeMux()
 	h.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -220,3 +228,9 @@ func BenchmarkMetricsScrape(b *testing.B) { benchScrape(b, "/metrics") }
 
 // BenchmarkStatus renders /status for the same pools.
 func BenchmarkStatus(b *testing.B) { benchScrape(b, "/status") }
+
+// fixedPool is a pool whose snapshot never changes.
+type fixedPool struct{ st spawn.Status }
+
+func (p fixedPool) Status() (spawn.Status, bool) { return p.st, true }
+func (fixedPool) Alive(context.Context) error    { return nil }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,24 +40,17 @@ func runPool(c *cli.Context, command []string) error {
 	}
 	p.pool.Sockets = set
 
-	var pool *spawn.Pool
-	restartSignal := ""
-	if sig := p.pool.Signals.RestartSignal(); sig != 0 {
-		restartSignal = spawn.SignalName(sig)
-	}
-	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
-		RestartSignal: restartSignal,
-		Alive:         func(ctx context.Context) error { return pool.Alive(ctx) }})
+	p.pool.Logger = log
+	pool, err := spawn.New(p.pool)
 	if err != nil {
 		return err
 	}
-	p.pool.Logger, p.pool.OnChange = log, h.Update
-	if pool, err = spawn.New(p.pool); err != nil {
+	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
+		RestartSignal: restartSignalName(p.pool.Signals), Pool: pool})
+	if err != nil {
 		return err
 	}
-	ctx, stopPool := context.WithCancelCause(c.Context)
-	defer stopPool(nil)
-	stopHealth, err := serveHealth(p.healthAddr, p.healthWait, h, p.registry, log, stopPool)
+	stopHealth, err := serveHealth(p.healthAddr, p.healthWait, h, p.registry, log, pool.Stop)
 	if err != nil {
 		return err
 	}
@@ -74,16 +65,22 @@ func runPool(c *cli.Context, command []string) error {
 		log.Warn("net.ipv4.tcp_migrate_req is off: connections queued on these sockets when shardinit stops " +
 			"are reset instead of moving to the pod that shares the ports; set it to 1 on the node")
 	}
-	code, err := pool.Run(ctx, signals)
+	// An error: no worker started, or the health address stopped the pool.
+	code, err := pool.Run(c.Context, signals)
 	if err != nil {
 		return err
 	}
-	// The health address is all that stops the pool with an error of its own.
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
 	log.Info("exiting", "code", code)
 	return &spawn.ExitError{Code: code}
+}
+
+// restartSignalName names the signal mapped to restart, for /status; "" if
+// none is.
+func restartSignalName(m spawn.SignalMap) string {
+	if sig := m.RestartSignal(); sig != 0 {
+		return spawn.SignalName(sig)
+	}
+	return ""
 }
 
 // preparePlan reads and checks every setting and the command, so that bad

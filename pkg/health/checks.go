@@ -36,12 +36,12 @@ func statusCheck(name string, f func(spawn.Status) error) check {
 
 func (h *Health) supervisorCheck() check {
 	return check{"supervisor", func(ctx context.Context, _ *spawn.Status) error {
-		if h.opts.Alive == nil {
+		if h.opts.Pool == nil {
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(ctx, aliveTimeout)
 		defer cancel()
-		return h.opts.Alive(ctx)
+		return h.opts.Pool.Alive(ctx)
 	}}
 }
 

@@ -10,17 +10,15 @@
 //	/status   JSON: every slot and every listener's shards with their queues
 //
 // Both probes take ?verbose, which lists each check as kube-apiserver does.
-// The caller hands in the mux and the Prometheus registerer; the supervisor
-// reports state changes through Update. Nothing here runs unless asked: the
-// metrics are read from the last snapshot and the sockets at scrape time.
+// The caller hands in the mux, the Prometheus registerer and the pool, whose
+// snapshot is read when asked. Nothing here runs unless asked: the metrics
+// are read from the pool's last snapshot and the sockets at scrape time.
 package health
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
-	"slices"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shardinit/shardinit/pkg/listen"
@@ -34,8 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the shardinit_* collector; nil: no metrics.
 	Registerer prometheus.Registerer
-	// Alive asks the supervisor's loop to answer (spawn.Pool.Alive).
-	Alive func(context.Context) error
+	// Pool is the supervised pool (a *spawn.Pool): its snapshot and its
+	// loop's answer. nil: not ready, and nothing to ask.
+	Pool Pool
 	// Listeners are the bound sockets, for their queues; may be nil.
 	Listeners *listen.Set
 	// Version is reported in shardinit_build_info.
@@ -45,16 +44,21 @@ type Options struct {
 	RestartSignal string
 }
 
-// Health holds the last state the supervisor reported.
-type Health struct {
-	opts  Options
-	mu    sync.Mutex
-	st    spawn.Status
-	known bool
+// Pool is what Health reads of the pool; *spawn.Pool has it.
+type Pool interface {
+	// Status is the last snapshot; known is false before the first.
+	Status() (st spawn.Status, known bool)
+	// Alive fails if the supervisor's loop does not answer before ctx ends.
+	Alive(ctx context.Context) error
 }
 
-// New returns a Health that is not ready until the first Update, and
-// registers its metrics.
+// Health answers from the pool's snapshot.
+type Health struct {
+	opts Options
+}
+
+// New returns a Health that is not ready until the pool has published its
+// first snapshot, and registers its metrics.
 func New(opts Options) (*Health, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -75,25 +79,11 @@ func (h *Health) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /status", h.serveStatus)
 }
 
-// Update takes a new snapshot from the supervisor (spawn.Config.OnChange).
-func (h *Health) Update(st spawn.Status) {
-	h.mu.Lock()
-	old, known := h.st, h.known
-	h.st, h.known = st, true
-	h.mu.Unlock()
-	if !known || old.Ready() != st.Ready() {
-		h.opts.Logger.Info("readiness changed", "ready", st.Ready(), "phase", st.Phase,
-			"ready_slots", st.ReadySlots(), "min_ready", st.MinReady)
-	}
-	if !slices.Equal(old.Stuck(), st.Stuck()) {
-		h.opts.Logger.Info("liveness changed", "stuck_slots", st.Stuck())
-	}
-}
-
 func (h *Health) status() (spawn.Status, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.st, h.known
+	if h.opts.Pool == nil {
+		return spawn.Status{}, false
+	}
+	return h.opts.Pool.Status()
 }
 
 // Stopping reports whether the pool has begun to stop (draining or later).

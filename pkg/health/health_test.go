@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,18 +23,47 @@ import (
 )
 
 type fixture struct {
-	h     *Health
-	mux   *http.ServeMux
-	log   *bytes.Buffer
+	h    *Health
+	mux  *http.ServeMux
+	log  *bytes.Buffer
+	pool *fakePool
+}
+
+// fakePool is a pool that has published st (once set) and whose loop
+// answers alive.
+type fakePool struct {
+	mu    sync.Mutex
+	st    *spawn.Status
 	alive error
+}
+
+func (p *fakePool) set(st spawn.Status) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st = &st
+}
+
+func (p *fakePool) Status() (spawn.Status, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.st == nil {
+		return spawn.Status{}, false
+	}
+	return *p.st, true
+}
+
+func (p *fakePool) Alive(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.alive
 }
 
 func newFixture(t *testing.T, set *listen.Set) *fixture {
 	t.Helper()
-	f := &fixture{mux: http.NewServeMux(), log: &bytes.Buffer{}}
+	f := &fixture{mux: http.NewServeMux(), log: &bytes.Buffer{}, pool: &fakePool{}}
 	reg := prometheus.NewRegistry()
 	h, err := New(Options{Logger: slog.New(slog.NewTextHandler(f.log, nil)), Registerer: reg, Listeners: set,
-		Version: "test", Alive: func(context.Context) error { return f.alive }})
+		Version: "test", Pool: f.pool})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +110,9 @@ func TestProbes(t *testing.T) {
 		{"live", ptr(status(spawn.Running, 2, "ready", "starting")), nil, "/livez?verbose", 200, "[+]supervisor ok\n[+]workers ok\nlivez check passed"},
 	} {
 		if c.st != nil {
-			f.h.Update(*c.st)
+			f.pool.set(*c.st)
 		}
-		f.alive = c.alive
+		f.pool.alive = c.alive
 		code, body := f.get(c.path)
 		if code != c.code || !strings.Contains(body, c.contains) {
 			t.Errorf("%s: GET %s = %d %q, want %d with %q", c.name, c.path, code, body, c.code, c.contains)
@@ -92,26 +122,21 @@ func TestProbes(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func TestReadinessLoggedOnChangeOnly(t *testing.T) {
-	f := newFixture(t, nil)
-	f.h.Update(status(spawn.Running, 1, "ready"))
-	f.h.Update(status(spawn.Running, 1, "ready"))
-	f.h.Update(status(spawn.Draining, 1, "ready"))
-	if n := strings.Count(f.log.String(), "readiness changed"); n != 2 {
-		t.Errorf("logged %d readiness changes, want 2:\n%s", n, f.log.String())
-	}
-}
-
 // Options' zero value works: no logger, no metrics, no loop to ask.
 func TestZeroOptions(t *testing.T) {
 	h, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Update(status(spawn.Running, 1, "ready"))
-	h.Update(status(spawn.Draining, 1, "stuck"))
-	if !h.Stopping() {
-		t.Errorf("Stopping() = false after a draining report, want true")
+	if h.Stopping() {
+		t.Errorf("Stopping() = true without a pool, want false")
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz without a pool = %d, want 503", rec.Code)
 	}
 }
 
@@ -122,7 +147,7 @@ func TestStopping(t *testing.T) {
 		t.Errorf("Stopping() = true before any report, want false")
 	}
 	for phase, want := range map[spawn.Phase]bool{spawn.Running: false, spawn.Draining: true, spawn.Stopping: true, spawn.Killing: true} {
-		f.h.Update(status(phase, 1, "ready"))
+		f.pool.set(status(phase, 1, "ready"))
 		if got := f.h.Stopping(); got != want {
 			t.Errorf("phase %s: Stopping() = %v, want %v", phase, got, want)
 		}
@@ -139,7 +164,7 @@ func TestStatusAndMetrics(t *testing.T) {
 	st := status(spawn.Running, 2, "ready", "stuck")
 	st.Slots[1].Retiring = []int{99}
 	st.Counters.Signals["SIGUSR1"] = 2
-	f.h.Update(st)
+	f.pool.set(st)
 
 	_, body := f.get("/status")
 	var r Report

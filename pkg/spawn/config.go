@@ -93,9 +93,6 @@ type Config struct {
 	NotifyDir string
 	// Logger receives lifecycle events. Default: discarded.
 	Logger *slog.Logger
-	// OnChange, if set, is called from the supervisor's goroutine with a
-	// new snapshot whenever a slot or the phase changes. It must not block.
-	OnChange func(Status)
 }
 
 func withDefaults(c Config) Config {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,6 +14,10 @@ import (
 type Pool struct {
 	cfg    Config
 	probes chan chan struct{}
+	stops  chan error
+	// snapshot is the supervisor's last published Status; nil before Run
+	// has published one.
+	snapshot atomic.Pointer[Status]
 }
 
 // New applies the defaults to cfg and finds the command (unless cfg.Path
@@ -34,13 +39,14 @@ func New(cfg Config) (*Pool, error) {
 		}
 		cfg.Path = path
 	}
-	return &Pool{cfg: cfg, probes: make(chan chan struct{})}, nil
+	return &Pool{cfg: cfg, probes: make(chan chan struct{}), stops: make(chan error, 1)}, nil
 }
 
 // Run starts the workers and supervises them until the pool has stopped,
 // then returns the exit code shardinit should end with: the first non-zero
 // exit of a worker that ended the pool or stopped with it (128+signal for a
-// signalled one), else 0. An error means no worker was started.
+// signalled one), else 0. An error means no worker was started, or is the
+// cause given to Stop.
 //
 // signals must come from Notify, called before anything was spawned. Run
 // owns wait4 for the whole process: nothing else may wait for children.
@@ -63,6 +69,7 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	s := newSupervisor(p.cfg, notify)
+	s.snapshot = &p.snapshot
 	s.preloadFD, s.terminal = preloadFD, onTerminal()
 	defer s.reclaimTerminal()
 	s.becomeReaper()
@@ -70,7 +77,28 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	for _, sl := range s.slots {
 		s.start(sl, now)
 	}
-	return s.loop(ctx, events{children: signals.Child, signals: signals.Other, notes: notify.notes, probes: p.probes}), nil
+	code := s.loop(ctx, events{children: signals.Child, signals: signals.Other, notes: notify.notes,
+		probes: p.probes, stops: p.stops})
+	return code, s.stopCause
+}
+
+// Status is the pool's last snapshot, which the supervisor publishes after
+// any pass that changed something; known is false until the first one.
+// It may be called from any goroutine.
+func (p *Pool) Status() (st Status, known bool) {
+	if sp := p.snapshot.Load(); sp != nil {
+		return *sp, true
+	}
+	return Status{}, false
+}
+
+// Stop asks the pool to stop, as a stop signal would, for a reason of its
+// own: Run then returns cause as its error. Only the first cause counts.
+func (p *Pool) Stop(cause error) {
+	select {
+	case p.stops <- cause:
+	default:
+	}
 }
 
 // Alive asks the supervisor's loop to answer, which it does between any

@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// publish hands a snapshot to OnChange when something changed.
+// publish stores a new snapshot for Pool.Status when something changed,
+// and logs the changes of readiness and liveness it makes.
 func (s *supervisor) publish() {
-	if !s.changed || s.cfg.OnChange == nil {
+	if !s.changed || s.snapshot == nil {
 		s.changed = false
 		return
 	}
@@ -18,7 +19,14 @@ func (s *supervisor) publish() {
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
 	}
-	s.cfg.OnChange(st)
+	old := s.snapshot.Swap(&st)
+	if old == nil || old.Ready() != st.Ready() {
+		s.log.Info("readiness changed", "ready", st.Ready(), "phase", st.Phase,
+			"ready_slots", st.ReadySlots(), "min_ready", st.MinReady)
+	}
+	if old != nil && !slices.Equal(old.Stuck(), st.Stuck()) {
+		s.log.Info("liveness changed", "stuck_slots", st.Stuck())
+	}
 }
 
 // minReady is --min-ready, or every slot that is not leaving or joining,

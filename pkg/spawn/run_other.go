@@ -32,6 +32,12 @@ func (*Pool) Run(context.Context, Signals) (int, error) { return 0, ErrNotSuppor
 // Alive fails where workers cannot be supervised.
 func (*Pool) Alive(context.Context) error { return ErrNotSupported }
 
+// Status knows nothing where workers cannot be supervised.
+func (*Pool) Status() (Status, bool) { return Status{}, false }
+
+// Stop does nothing where workers cannot be supervised.
+func (*Pool) Stop(error) {}
+
 // ParseSignal accepts only numbers where signal names are not known.
 func ParseSignal(s string) (syscall.Signal, error) {
 	n, err := strconv.Atoi(s)

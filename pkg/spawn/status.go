@@ -22,7 +22,7 @@ const (
 	StateStopped    = "stopped"    // a slot that will get no worker
 )
 
-// Status is a snapshot of the pool, handed to Config.OnChange.
+// Status is a snapshot of the pool, as Pool.Status returns it.
 type Status struct {
 	Phase Phase
 	// MinReady is how many ready slots make the pool ready.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,6 +54,8 @@ type supervisor struct {
 	exitCode    int
 	counters    Counters
 	changed     bool
+	snapshot    *atomic.Pointer[Status] // what publish stores; nil: nobody reads it
+	stopCause   error                   // given to Pool.Stop
 }
 
 // slot is one place in the pool, with one shard socket per listener.
@@ -101,6 +104,7 @@ type events struct {
 	signals  <-chan os.Signal
 	notes    <-chan note
 	probes   <-chan chan struct{}
+	stops    <-chan error // Pool.Stop
 }
 
 func newSupervisor(cfg Config, n *notifier) *supervisor {
@@ -138,6 +142,11 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 			s.onNote(n, time.Now())
 		case reply := <-ev.probes:
 			close(reply)
+		case cause := <-ev.stops:
+			if s.stopCause == nil {
+				s.stopCause = cause
+			}
+			s.requestStop(s.cfg.StopSignal, cause.Error(), time.Now())
 		case <-done:
 			done = nil
 			// The caller's reason, e.g. a health address that stayed in use.
