@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,13 +44,24 @@ func envInts(name string, def []int) []int {
 }
 
 // runPool runs a pool of cfg until until(status) holds, then stops it; it
-// returns how long until held, counted from just before Run (the pool's
-// snapshot is looked at every half millisecond, which bounds the error).
+// returns how long until held, counted from just before Run. The pool's
+// snapshot is looked at whenever the pool logs (it logs a readiness change
+// right after storing the snapshot, so readiness is timed exactly) and
+// every half millisecond (which bounds the error of everything else).
 func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time.Duration {
 	b.Helper()
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 5 * time.Second
 	}
+	var pool *spawn.Pool
+	reached := make(chan struct{})
+	var once sync.Once
+	look := func() {
+		if st, ok := pool.Status(); ok && until(st) {
+			once.Do(func() { close(reached) })
+		}
+	}
+	cfg.Logger = slog.New(onLog{look})
 	pool, err := spawn.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -64,17 +76,15 @@ func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time
 		_, err := pool.Run(ctx, signals)
 		done <- err
 	}()
-	reached := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(500 * time.Microsecond)
 		defer tick.Stop()
 		for {
-			if st, ok := pool.Status(); ok && until(st) {
-				close(reached)
-				return
-			}
+			look()
 			select {
 			case <-tick.C:
+			case <-reached:
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -234,3 +244,11 @@ type fixedPool struct{ st spawn.Status }
 
 func (p fixedPool) Status() (spawn.Status, bool) { return p.st, true }
 func (fixedPool) Alive(context.Context) error    { return nil }
+
+// onLog is a log handler that discards every record after calling look.
+type onLog struct{ look func() }
+
+func (h onLog) Enabled(context.Context, slog.Level) bool  { return true }
+func (h onLog) Handle(context.Context, slog.Record) error { h.look(); return nil }
+func (h onLog) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h onLog) WithGroup(string) slog.Handler             { return h }

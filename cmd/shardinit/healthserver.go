@@ -44,8 +44,8 @@ const healthRetry = 200 * time.Millisecond
 //
 // With wait > 0 a port in use is waited for instead: the workers start and
 // serve while the address is retried in the background, and if it is
-// still taken after wait, stopPool stops the pool with the error to exit
-// with (spawn.Pool.Stop). That is for a replacement pod on the host network: it shares the
+// still taken after wait, stopPool (spawn.Pool.Stop) stops the pool with
+// the error to exit with. That is for a replacement pod on the host network: it shares the
 // listeners with the pod it replaces through SO_REUSEPORT, but not the
 // health port, and its failing probes are what keep it from being reported
 // ready early.

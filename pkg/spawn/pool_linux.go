@@ -68,8 +68,7 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	// worker is gone.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	s := newSupervisor(p.cfg, notify)
-	s.snapshot = &p.snapshot
+	s := newSupervisor(p.cfg, notify, &p.snapshot)
 	s.preloadFD, s.terminal = preloadFD, onTerminal()
 	defer s.reclaimTerminal()
 	s.becomeReaper()
@@ -93,7 +92,8 @@ func (p *Pool) Status() (st Status, known bool) {
 }
 
 // Stop asks the pool to stop, as a stop signal would, for a reason of its
-// own: Run then returns cause as its error. Only the first cause counts.
+// own: Run then returns cause as its error (nil: a plain stop, and Run
+// returns the exit code alone). Only the first call counts.
 func (p *Pool) Stop(cause error) {
 	select {
 	case p.stops <- cause:

@@ -8,8 +8,7 @@ import (
 // publish stores a new snapshot for Pool.Status when something changed,
 // and logs the changes of readiness and liveness it makes.
 func (s *supervisor) publish() {
-	if !s.changed || s.snapshot == nil {
-		s.changed = false
+	if !s.changed {
 		return
 	}
 	s.changed = false

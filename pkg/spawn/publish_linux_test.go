@@ -2,10 +2,12 @@ package spawn
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestPublishLogsChangesOnly: a snapshot is stored after every pass that
@@ -13,9 +15,8 @@ import (
 // change, so a busy pool does not flood the log.
 func TestPublishLogsChangesOnly(t *testing.T) {
 	var logs bytes.Buffer
-	s := newSupervisor(Config{Workers: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil)
 	var snap atomic.Pointer[Status]
-	s.snapshot = &snap
+	s := newSupervisor(Config{Workers: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil, &snap)
 	w0, w1 := &worker{pid: 10, slot: s.slots[0]}, &worker{pid: 11, slot: s.slots[1]}
 	s.slots[0].current, s.slots[1].current = w0, w1
 
@@ -43,5 +44,23 @@ func TestPublishLogsChangesOnly(t *testing.T) {
 	}
 	if !strings.Contains(got, "stuck_slots=[1]") {
 		t.Errorf("no stuck_slots=[1] in the log:\n%s", got)
+	}
+}
+
+// TestStopCause: Pool.Stop(nil) is a plain stop, and only the first cause
+// is what Run returns.
+func TestStopCause(t *testing.T) {
+	var snap atomic.Pointer[Status]
+	s := newSupervisor(Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)}, nil, &snap)
+	now := time.Now()
+	s.onStop(nil, now)
+	if s.phase == Running || s.stopCause != nil {
+		t.Fatalf("after Stop(nil): phase %s, cause %v; want a stop without a cause", s.phase, s.stopCause)
+	}
+	first := errors.New("health address taken")
+	s.onStop(first, now)
+	s.onStop(errors.New("second"), now)
+	if s.stopCause != first {
+		t.Errorf("cause %v, want %v", s.stopCause, first)
 	}
 }

@@ -54,7 +54,7 @@ type supervisor struct {
 	exitCode    int
 	counters    Counters
 	changed     bool
-	snapshot    *atomic.Pointer[Status] // what publish stores; nil: nobody reads it
+	snapshot    *atomic.Pointer[Status] // what publish stores, for Pool.Status
 	stopCause   error                   // given to Pool.Stop
 }
 
@@ -107,8 +107,8 @@ type events struct {
 	stops    <-chan error // Pool.Stop
 }
 
-func newSupervisor(cfg Config, n *notifier) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, notifier: n, preloadFD: -1, byPID: map[int]*worker{},
+func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Status]) *supervisor {
+	s := &supervisor{cfg: cfg, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
 		bySocket: map[*notifySocket]*worker{}, phase: Running,
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i := range cfg.Workers {
@@ -143,10 +143,7 @@ func (s *supervisor) loop(ctx context.Context, ev events) int {
 		case reply := <-ev.probes:
 			close(reply)
 		case cause := <-ev.stops:
-			if s.stopCause == nil {
-				s.stopCause = cause
-			}
-			s.requestStop(s.cfg.StopSignal, cause.Error(), time.Now())
+			s.onStop(cause, time.Now())
 		case <-done:
 			done = nil
 			// The caller's reason, e.g. a health address that stayed in use.
@@ -350,4 +347,17 @@ func (s *supervisor) killAll(now time.Time) {
 		s.signal(w, unix.SIGKILL)
 	}
 	killDescendants(unix.SIGKILL)
+}
+
+// onStop stops the pool for Pool.Stop, as the stop signal would; the first
+// cause is what Run returns. A nil cause is a plain stop.
+func (s *supervisor) onStop(cause error, now time.Time) {
+	reason := "asked to stop"
+	if cause != nil {
+		reason = cause.Error()
+		if s.stopCause == nil {
+			s.stopCause = cause
+		}
+	}
+	s.requestStop(s.cfg.StopSignal, reason, now)
 }
