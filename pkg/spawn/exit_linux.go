@@ -35,6 +35,9 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 		return
 	case w != sl.current:
 		s.log.Info("replaced worker exited", "slot", sl.index, "pid", w.pid, "status", how)
+		if h := sl.handover; h != nil && h.failed == w {
+			s.dropFresh(sl) // the abandoned successor's shard
+		}
 		return
 	case sl.successor != nil && (s.phase == Running || s.phase == Draining):
 		s.log.Warn("worker exited during its roll; its successor takes over", "slot", sl.index, "pid", w.pid, "status", how)

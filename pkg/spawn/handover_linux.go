@@ -24,7 +24,8 @@ type handover struct {
 	old        *worker   // the predecessor, draining on the slot's own shard
 	since      time.Time // the predecessor's drain began
 	quietSince time.Time // its queue has been empty since
-	stopped    bool      // it got the stop signal
+	stopped    bool      // it (or a failed successor) got the stop signal
+	failed     *worker   // a successor that will not take over, until it exits
 }
 
 // servingShard is the shard that the slot's current worker serves.
@@ -54,6 +55,19 @@ func (s *supervisor) freshShard(sl *slot) (int, bool) {
 		return 0, false
 	}
 	return shard, true
+}
+
+// abandon tells a successor that will not take over to stop. Its shard
+// stays steered away from until it has exited: a socket leaves its group
+// only when its last descriptor closes, and the successor holds one, so a
+// shard closed here and no longer steered away from would be handed new
+// connections that the stopping successor resets.
+func (s *supervisor) abandon(sl *slot, w *worker, now time.Time) {
+	s.retire(w, now)
+	sl.successor = nil
+	if h := sl.handover; h != nil {
+		h.failed, h.stopped = w, true
+	}
 }
 
 // dropFresh closes a successor's fresh shard that will not take over.

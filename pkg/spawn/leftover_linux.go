@@ -42,8 +42,8 @@ func (s *supervisor) collectLeftovers(w *worker, now time.Time) {
 	s.log.Warn("exited worker left processes behind; stopping them", "slot", w.slot.index, "pid", w.pid,
 		"leftovers", pids, "signal", SignalName(s.cfg.StopSignal), "stop_timeout", s.cfg.StopTimeout)
 	for _, pid := range pids {
-		unix.Kill(pid, s.cfg.StopSignal)
-		unix.Kill(pid, unix.SIGCONT)
+		s.os.kill(pid, s.cfg.StopSignal)
+		s.os.kill(pid, unix.SIGCONT)
 	}
 	s.leftovers = append(s.leftovers, &leftover{session: w.pid, slot: w.slot, killAt: now.Add(s.cfg.StopTimeout), pids: pids})
 	s.nextScan, s.changed = now.Add(scanEvery), true
@@ -71,7 +71,7 @@ func (s *supervisor) stopLeftovers(now time.Time) {
 				"session", lo.session, "leftovers", pids)
 			lo.killed = true
 			for _, pid := range pids {
-				unix.Kill(pid, unix.SIGKILL)
+				s.os.kill(pid, unix.SIGKILL)
 			}
 		}
 		return len(pids) == 0

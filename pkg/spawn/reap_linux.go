@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/shardinit/shardinit/internal/procstat"
 	"golang.org/x/sys/unix"
@@ -28,7 +27,7 @@ func (s *supervisor) becomeReaper() {
 func (s *supervisor) reap() {
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		pid, err := s.os.wait4(-1, &ws, unix.WNOHANG, nil)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -43,7 +42,7 @@ func (s *supervisor) reap() {
 			return
 		}
 		if w, ok := s.byPID[pid]; ok {
-			s.onExit(w, ws, time.Now())
+			s.onExit(w, ws, s.os.now())
 		} else {
 			s.counters.OrphansReaped++
 			s.changed = true
@@ -75,15 +74,15 @@ func describe(ws unix.WaitStatus) string {
 // kill(-1) reaches exactly the namespace's other processes. Otherwise the
 // direct children are found in /proc (orphans were reparented to us as the
 // subreaper); grandchildren follow as their parents die and are reparented.
-func killDescendants(sig unix.Signal) {
+func (s *supervisor) killDescendants(sig unix.Signal) {
 	self := os.Getpid()
 	if self == 1 {
-		unix.Kill(-1, sig)
+		s.os.kill(-1, sig)
 		return
 	}
 	eachProcess(func(pid int, st procstat.Stat) {
 		if ppid, _ := st.PPID(); ppid == self {
-			unix.Kill(pid, sig)
+			s.os.kill(pid, sig)
 		}
 	})
 }

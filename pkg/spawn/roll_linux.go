@@ -135,11 +135,7 @@ func (s *supervisor) checkSuccessors(now time.Time) {
 		case !w.settleAt.IsZero() && !now.Before(w.settleAt):
 			s.markReady(w, now)
 		case !w.readyBy.IsZero() && !now.Before(w.readyBy):
-			s.retire(w, now)
-			sl.successor = nil
-			if sl.handover != nil {
-				s.dropFresh(sl)
-			}
+			s.abandon(sl, w, now)
 			s.abortRoll(sl, s.notReady()+" within "+s.cfg.ReadyTimeout.String())
 		}
 	}

@@ -26,6 +26,7 @@ const (
 // return its PID.
 type supervisor struct {
 	cfg       Config
+	os        osCalls
 	log       *slog.Logger
 	notifier  *notifier
 	preloadFD int // the LD_PRELOAD library's memfd; -1: none
@@ -108,7 +109,7 @@ type events struct {
 }
 
 func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Status]) *supervisor {
-	s := &supervisor{cfg: cfg, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
+	s := &supervisor{cfg: cfg, os: realOS, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
 		bySocket: map[*notifySocket]*worker{}, phase: Running,
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i := range cfg.Workers {
@@ -222,7 +223,7 @@ func (s *supervisor) advance(now time.Time) {
 		if s.live() == 0 && s.hasChildren && !s.nudged {
 			s.nudged = true
 			s.log.Info("workers stopped; asking their leftover descendants to stop", "signal", SignalName(s.stopSig))
-			killDescendants(s.stopSig)
+			s.killDescendants(s.stopSig)
 		}
 		if !now.Before(s.killAt) {
 			s.enterKilling(now)
@@ -346,7 +347,7 @@ func (s *supervisor) killAll(now time.Time) {
 	for _, w := range s.byPID {
 		s.signal(w, unix.SIGKILL)
 	}
-	killDescendants(unix.SIGKILL)
+	s.killDescendants(unix.SIGKILL)
 }
 
 // onStop stops the pool for Pool.Stop, as the stop signal would; the first

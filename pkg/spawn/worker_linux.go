@@ -54,7 +54,7 @@ func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) 
 	// Each worker leads its own process group (in a session of its own,
 	// off a terminal), so that a signal reaches the children it started
 	// too; Pdeathsig ends it if shardinit dies without stopping it.
-	pid, err := syscall.ForkExec(selfExe, argv, &syscall.ProcAttr{
+	pid, err := s.os.forkExec(selfExe, argv, &syscall.ProcAttr{
 		Env: s.workerEnv(sl.index, len(fds), sock.addr), Files: files, Sys: s.procAttr(),
 	})
 	if err != nil {
@@ -156,7 +156,7 @@ func (s *supervisor) signal(w *worker, sig unix.Signal) {
 	if s.terminal {
 		target = w.pid
 	}
-	err := unix.Kill(target, sig)
+	err := s.os.kill(target, sig)
 	switch {
 	case errors.Is(err, unix.ESRCH):
 		s.log.Debug("worker already gone", "slot", w.slot.index, "pid", w.pid, "signal", SignalName(sig))

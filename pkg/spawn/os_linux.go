@@ -1,0 +1,22 @@
+package spawn
+
+import (
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// osCalls are the system calls by which the supervisor acts on processes:
+// it starts them, signals them and waits for them through these alone, so
+// that tests of its state machine can put recorders in their place and
+// feed it exits and times without a process of their own being touched.
+type osCalls struct {
+	forkExec func(argv0 string, argv []string, attr *syscall.ProcAttr) (int, error)
+	kill     func(pid int, sig unix.Signal) error
+	wait4    func(pid int, ws *unix.WaitStatus, options int, ru *unix.Rusage) (int, error)
+	now      func() time.Time // when a child that was reaped ended
+}
+
+// realOS is the kernel.
+var realOS = osCalls{forkExec: syscall.ForkExec, kill: unix.Kill, wait4: unix.Wait4, now: time.Now}
