@@ -37,10 +37,14 @@ var slowServers = []server{{
 }, {
 	name: "puma", path: "/usr/bin/puma", // Ruby's IO.select: select
 	// puma's sd_notify cannot reach an abstract NOTIFY_SOCKET; it ends
-	// its graceful stop by dying of SIGTERM.
+	// its graceful stop by dying of SIGTERM. It accepts only while one of
+	// its threads is free, and a thread keeps a keep-alive connection for
+	// as long as requests follow at once: with 4 threads, the load's 4
+	// keep-alive clients hashed onto one worker stop its accepting, roll
+	// or none (puma 5.6, Server#handle_servers). 8 threads leave one free.
 	flags: []string{"--notify-dir", "NOTIFY_DIR", "--success-exit-codes", "143"},
 	command: func(dir string, _ int) []string {
-		return []string{"/usr/bin/puma", "--bind-to-activated-sockets", "only", "-t", "1:4", "--quiet", filepath.Join(dir, "config.ru")}
+		return []string{"/usr/bin/puma", "--bind-to-activated-sockets", "only", "-t", "1:8", "--quiet", filepath.Join(dir, "config.ru")}
 	},
 }}
 
