@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -25,11 +26,15 @@ type machine struct {
 	now     time.Time
 	nextPID int
 	live    map[int]bool
-	exits   []exit // what wait4 hands out next
+	forked  map[int]*worker // every worker the supervisor made, by PID
+	exits   []exit          // what wait4 hands out next
 	calls   []string
 	sockets *fakeSockets
 	log     bytes.Buffer
 }
+
+// firstPID is above the kernel's highest PID; the machine's come after it.
+const firstPID = 1 << 30
 
 type exit struct {
 	pid int
@@ -43,7 +48,7 @@ func killedBy(sig unix.Signal) unix.WaitStatus { return unix.WaitStatus(sig) }
 
 // newMachine starts cfg's workers (none of them ready yet).
 func newMachine(t *testing.T, cfg Config) *machine {
-	m := &machine{t: t, now: time.Unix(1_000_000_000, 0), nextPID: 1 << 30, live: map[int]bool{}}
+	m := &machine{t: t, now: time.Unix(1_000_000_000, 0), nextPID: firstPID, live: map[int]bool{}, forked: map[int]*worker{}}
 	m.sockets = &fakeSockets{m: m, shards: max(cfg.Workers, 1)}
 	cfg.Sockets = m.sockets
 	cfg.Env = []string{}
@@ -65,6 +70,7 @@ func newMachine(t *testing.T, cfg Config) *machine {
 	})
 	for _, sl := range m.s.slots {
 		m.s.start(sl, m.now)
+		m.learnWorkers()
 		if sl.current == nil {
 			t.Fatalf("slot %d did not start:\n%s", sl.index, m.log.String())
 		}
@@ -80,6 +86,15 @@ func (m *machine) pass(d time.Duration) {
 	m.s.reap()
 	m.s.advance(m.now)
 	m.s.publish()
+	m.learnWorkers()
+}
+
+// learnWorkers remembers the supervisor's workers by PID, so that a test
+// can still name one after it exited.
+func (m *machine) learnWorkers() {
+	for pid, w := range m.s.byPID {
+		m.forked[pid] = w
+	}
 }
 
 // note is a worker's datagram on its notify socket.
@@ -117,12 +132,43 @@ func (m *machine) record(format string, args ...any) {
 func (m *machine) forkExec(string, []string, *syscall.ProcAttr) (int, error) {
 	m.nextPID++
 	m.live[m.nextPID] = true
-	m.record("fork %d", m.nextPID)
+	m.record("fork %s", m.name(m.nextPID))
 	return m.nextPID, nil
 }
 
+// kill notes a signal to one of the machine's workers ("kill w2 SIGTERM")
+// or to its process group ("kill -w2 SIGTERM"). The search for the test
+// process's own children (killDescendants) may find real ones; they are
+// neither signalled nor noted.
 func (m *machine) kill(pid int, sig unix.Signal) error {
-	m.record("kill %d %s", pid, SignalName(sig))
+	if name := m.name(pid); name != "" {
+		m.record("kill %s %s", name, SignalName(sig))
+	}
+	return nil
+}
+
+// name is pid's name in the calls: w1 for the first fork, -w1 for its
+// process group; "" for a PID that is not the machine's.
+func (m *machine) name(pid int) string {
+	switch {
+	case pid > firstPID:
+		return fmt.Sprintf("w%d", pid-firstPID)
+	case -pid > firstPID:
+		return fmt.Sprintf("-w%d", -pid-firstPID)
+	}
+	return ""
+}
+
+// worker is the machine's process called name (w1, w2, …), running or not.
+func (m *machine) worker(name string) *worker {
+	n, err := strconv.Atoi(strings.TrimPrefix(name, "w"))
+	if err != nil || n < 1 || firstPID+n > m.nextPID {
+		m.t.Fatalf("no worker %q", name)
+	}
+	if w := m.forked[firstPID+n]; w != nil {
+		return w
+	}
+	m.t.Fatalf("worker %q was forked but is not the supervisor's", name)
 	return nil
 }
 
@@ -178,4 +224,89 @@ func (f *fakeSockets) ReplaceShard(old, fresh int) (int, int, error) {
 	f.shards--
 	f.m.record("replace shard %d by %d", old, fresh)
 	return 0, 0, nil
+}
+
+// A script is a table of steps, each with the calls it must make, in
+// order, separated by "; " ("" for none). A step is one of
+//
+//	pass 200ms       the clock moves on; one pass of the loop
+//	signal SIGHUP    a signal reaches shardinit
+//	note w3 READY=1  a worker's notify datagram
+//	exit w3 1        a worker exits with a code, or
+//	exit w3 SIGTERM  dies of a signal
+//	queue 0 5        shard 0's accept queue holds 5 connections now
+//	ready            every current worker says READY=1
+//	phase stopping   the pool is in that phase (a check, no calls)
+type script []struct{ do, want string }
+
+func (m *machine) run(sc script) {
+	m.t.Helper()
+	for i, st := range sc {
+		mark := len(m.calls)
+		m.do(st.do)
+		got := strings.Join(m.since(mark), "; ")
+		if got != st.want {
+			m.t.Fatalf("step %d %q: calls %q, want %q", i+1, st.do, got, st.want)
+		}
+	}
+}
+
+func (m *machine) do(step string) {
+	m.t.Helper()
+	f := strings.Fields(step)
+	arg := func(i int) string {
+		if i >= len(f) {
+			m.t.Fatalf("step %q: too few words", step)
+		}
+		return f[i]
+	}
+	switch f[0] {
+	case "pass":
+		d, err := time.ParseDuration(arg(1))
+		if err != nil {
+			m.t.Fatalf("step %q: %v", step, err)
+		}
+		m.pass(d)
+	case "signal":
+		m.signal(m.parseSignal(arg(1)))
+	case "note":
+		m.note(m.worker(arg(1)), strings.Join(f[2:], "\n"))
+	case "exit":
+		var ws unix.WaitStatus
+		if code := arg(2); strings.HasPrefix(code, "SIG") {
+			ws = killedBy(m.parseSignal(code))
+		} else {
+			ws = exited(m.atoi(code))
+		}
+		m.exit(m.worker(arg(1)), ws)
+	case "queue":
+		if m.sockets.queued == nil {
+			m.sockets.queued = map[int]int{}
+		}
+		m.sockets.queued[m.atoi(arg(1))] = m.atoi(arg(2))
+	case "ready":
+		m.readyAll()
+	case "phase":
+		if got := string(m.s.phase); got != arg(1) {
+			m.t.Fatalf("step %q: phase %s", step, got)
+		}
+	default:
+		m.t.Fatalf("step %q: no such step", step)
+	}
+}
+
+func (m *machine) atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		m.t.Fatalf("%q: not a number", s)
+	}
+	return n
+}
+
+func (m *machine) parseSignal(s string) unix.Signal {
+	sig, err := ParseSignal(s)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return sig
 }

@@ -213,9 +213,12 @@ func (s *supervisor) advance(now time.Time) {
 		if s.steered() {
 			s.refreshGroups() // steering follows the groups' changes
 		}
-		s.stepRoll(now)
+		// Handovers and a scale-down step first: a predecessor told to
+		// stop, or a scale-down that ended, lets the roll go on in this
+		// same pass, not at whatever wakes the loop next.
 		s.stepHandovers(now)
 		s.stepShrink(now)
+		s.stepRoll(now)
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)
 		}
