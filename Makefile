@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
+.PHONY: help shim build docs test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ shim: ## compile the LD_PRELOAD shim where the build embeds it (skipped without 
 build: shim ## build bin/shardinit (with the LD_PRELOAD shim) and bin/hello
 	CGO_ENABLED=0 $(GO) build -tags "$(TAGS) $(SHIM_TAG)" -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hello ./examples/hello
+
+docs: ## write the README's settings table from cmd/shardinit/table.go (a test fails when they differ)
+	$(GO) test -count=1 -run TestReadmeSettings ./cmd/shardinit -update
 
 test: shim ## vet, the shim's own tests (ASan, valgrind), every Go test with the race detector (root for the PID 1 tests), then fuzz
 	$(GO) vet ./...

@@ -7,30 +7,29 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 )
 
-// loadFile reads a YAML file over cfg. Unknown keys are errors: a typo must
+// loadFile reads a YAML file over vals. Unknown keys are errors: a typo must
 // not silently leave a default in place.
-func loadFile(path string, cfg *Config) error {
+func loadFile(path string, vals values) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usagef("config %s: %w", path, err)
 	}
-	if err := decodeConfig(data, cfg); err != nil {
+	if err := decodeConfig(data, path, vals); err != nil {
 		return usagef("config %s: %w", path, err)
 	}
 	return nil
 }
 
-// decodeConfig sets the fields of cfg that the YAML in data names, one key
-// at a time, so that each error names its key. Keys must match exactly:
-// encoding/json alone would take "Workers" for "workers".
-func decodeConfig(data []byte, cfg *Config) error {
+// decodeConfig sets the values that the YAML in data names, one key at a
+// time, so that each error names its key; the rows check them later, as
+// they check flags. Keys must match exactly: "Workers" is not workers.
+func decodeConfig(data []byte, path string, vals values) error {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return yamlError(err)
@@ -39,63 +38,99 @@ func decodeConfig(data []byte, cfg *Config) error {
 	if err := json.Unmarshal(js, &keys); err != nil {
 		return errors.New("want a map of settings (keys are the flag names)")
 	}
-	fields := configFields(cfg)
+	names := map[string]setting{}
+	for _, s := range table {
+		names[s.name] = s
+	}
 	// In a fixed order, so that the first problem is always the one shown.
 	for _, key := range slices.Sorted(maps.Keys(keys)) {
-		field, ok := fields[key]
+		s, ok := names[key]
 		if !ok {
-			return unknownKey(key, fields)
+			return unknownKey(key, slices.Sorted(maps.Keys(names)))
 		}
-		if err := json.Unmarshal(scalarsAsText(field, keys[key]), field); err != nil {
-			return fmt.Errorf("key %q: %s", key, valueError(err))
+		v, err := s.fromJSON(keys[key])
+		if err != nil {
+			return fmt.Errorf("key %q: %w", key, err)
+		}
+		if v != nil {
+			v.file = path
+			vals[key] = *v
 		}
 	}
 	return nil
 }
 
-// configFields maps each YAML key to its field of cfg.
-func configFields(cfg *Config) map[string]any {
-	v := reflect.ValueOf(cfg).Elem()
-	fields := map[string]any{}
-	for i := range v.NumField() {
-		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-		fields[key] = v.Field(i).Addr().Interface()
+// fromJSON is a key's value: a scalar as its text (stop-signal: 15,
+// preload: true), a list of scalars for a list; nil for null, which
+// leaves the value as it was.
+func (s setting) fromJSON(raw json.RawMessage) (*value, error) {
+	var decoded any
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		return nil, err
 	}
-	return fields
+	if decoded == nil {
+		return nil, nil
+	}
+	if s.kind != listKind {
+		text, ok := scalarText(raw)
+		if !ok {
+			return nil, fmt.Errorf("want %s, not %s", s.kind.what(), shape(decoded))
+		}
+		return &value{text: text}, nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil, fmt.Errorf("want a list, not %s", shape(decoded))
+	}
+	v := &value{list: []string{}}
+	for _, item := range items {
+		text, ok := scalarText(item)
+		if !ok {
+			return nil, errors.New("want a list of strings or numbers")
+		}
+		v.list = append(v.list, text)
+	}
+	return v, nil
 }
 
-// scalarsAsText turns numbers and booleans into strings where the field
-// holds text (stop-signal: 15, user: 1000, command: [sleep, 10]), as
-// sigs.k8s.io/yaml does when it is given the whole struct.
-func scalarsAsText(field any, raw json.RawMessage) json.RawMessage {
-	switch field.(type) {
-	case *string:
-		return quoteScalar(raw)
-	case *[]string:
-		var items []json.RawMessage
-		if json.Unmarshal(raw, &items) != nil {
-			return raw
-		}
-		for i := range items {
-			items[i] = quoteScalar(items[i])
-		}
-		out, _ := json.Marshal(items)
-		return out
-	}
-	return raw
-}
-
-func quoteScalar(raw json.RawMessage) json.RawMessage {
+// scalarText is a JSON string, number or boolean as text.
+func scalarText(raw json.RawMessage) (string, bool) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.ContainsAny(raw[:1], `"{[n`) { // a string, an object, a list, null
-		return raw
+	var s string
+	switch {
+	case json.Unmarshal(raw, &s) == nil:
+		return s, true
+	case len(raw) > 0 && !bytes.ContainsAny(raw[:1], `{[n`): // a number, true, false
+		return string(raw), true
 	}
-	out, _ := json.Marshal(string(raw))
-	return out
+	return "", false
 }
 
-func unknownKey(key string, fields map[string]any) error {
-	names := slices.Sorted(maps.Keys(fields))
+// shape names what a JSON value is, for an error.
+func shape(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "a map"
+	case []any:
+		return "a list"
+	}
+	return "a single value"
+}
+
+// what a value of a kind is, for an error.
+func (k kind) what() string {
+	switch k {
+	case numberKind:
+		return "a whole number"
+	case durationKind:
+		return "a duration"
+	case switchKind:
+		return "true or false"
+	}
+	return "a string"
+}
+
+func unknownKey(key string, names []string) error {
 	for _, name := range names {
 		if strings.EqualFold(name, key) {
 			return fmt.Errorf("unknown key %q (keys are lower case: %s)", key, name)
@@ -105,16 +140,6 @@ func unknownKey(key string, fields map[string]any) error {
 		return fmt.Errorf("unknown key %q (did you mean %s?)", key, name)
 	}
 	return fmt.Errorf("unknown key %q", key)
-}
-
-// valueError says what a key's value should have been.
-func valueError(err error) string {
-	var typ *json.UnmarshalTypeError
-	if !errors.As(err, &typ) {
-		return err.Error()
-	}
-	got := strings.TrimPrefix(typ.Value, "number ") // too big, or not whole
-	return fmt.Sprintf("want %s, not %s", yamlType(typ.Type.String()), got)
 }
 
 // yamlError is the YAML parser's error on one line: a duplicate key comes

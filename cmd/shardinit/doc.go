@@ -33,61 +33,19 @@
 //
 // # Settings
 //
-// Every flag has an environment mirror and a key of the same name in the
-// YAML file given by --config (an unknown key is an error, and so are a key
-// in the wrong case, Workers, and a key given twice). Precedence:
-// flags > environment > file > defaults. Bad input of any kind ends
-// shardinit with one line and exit 2 before anything is bound or started,
-// and shardinit check says the same line.
-//
-//	--config FILE             SHARDINIT_CONFIG          YAML file of settings
-//	--listen NAME=ADDR        SHARDINIT_LISTEN          listener, repeatable (env: comma-separated);
-//	                                                    ADDR :8080, 127.0.0.1:8080, [::]:8080,
-//	                                                    tcp4://…, tcp6://…, unix:///path, unix://@name;
-//	                                                    two listeners on one port of a common address
-//	                                                    ([::]:80 and 0.0.0.0:80) or on one socket are refused
-//	--workers N               SHARDINIT_WORKERS         0 (default): ceil(CPU limit), at most the cpuset
-//	--max-workers N           SHARDINIT_MAX_WORKERS     most workers SIGTTIN may reach; 0 (default):
-//	                                                    --workers or the cpuset's CPUs, whichever is more
-//	--sockets MODE            SHARDINIT_SOCKETS         per-worker (default) or shared
-//	--backlog N               SHARDINIT_BACKLOG         accept queue; 0: net.core.somaxconn; at most 2147483647
-//	--defer-accept DURATION   SHARDINIT_DEFER_ACCEPT    TCP_DEFER_ACCEPT; 0: off; at most 2147483647s
-//	--fastopen N              SHARDINIT_FASTOPEN        TCP Fast Open queue; 0: off; at most 2147483647
-//	--bind-to-device IFACE    SHARDINIT_BIND_TO_DEVICE  SO_BINDTODEVICE
-//	--stop-signal SIG         SHARDINIT_STOP_SIGNAL     graceful stop signal (default TERM); not KILL, nor
-//	                                                    STOP, TSTP, TTIN, TTOU (they suspend), CONT, CHLD
-//	                                                    (ignored unless handled), URG, PROF (the Go
-//	                                                    runtime's), 32, 33 (the C library's)
-//	--stop-timeout DURATION   SHARDINIT_STOP_TIMEOUT    then SIGKILL (default 10s)
-//	--drain-delay DURATION    SHARDINIT_DRAIN_DELAY     serve, not ready, before stopping (default 0)
-//	--restart POLICY          SHARDINIT_RESTART         always (default), on-failure, never
-//	--max-restarts N          SHARDINIT_MAX_RESTARTS    per slot within the window (default 5; 0: unlimited)
-//	--restart-window DURATION SHARDINIT_RESTART_WINDOW  (default 1m)
-//	--preload                 SHARDINIT_PRELOAD         LD_PRELOAD shim: programs that bind get their shard;
-//	                                                    refused for a static program (no ELF interpreter)
-//	--user U[:G]              SHARDINIT_USER            run the workers as this user and group (no supplementary groups)
-//	--signal-map MAP          SHARDINIT_SIGNAL_MAP      e.g. HUP=restart,QUIT=forward:TERM,RTMIN+3=ignore;
-//	                                                    URG, PROF, 32, 33: neither mapped nor a forward:SIG
-//	--success-exit-codes C    SHARDINIT_SUCCESS_EXIT_CODES  exit codes that count as clean (e.g. 143)
-//	--restart-surge N         SHARDINIT_RESTART_SURGE   slots a rolling restart replaces at once (default 1)
-//	--ready-timeout DURATION  SHARDINIT_READY_TIMEOUT   a roll gives up on a successor not ready by then (default 1m)
-//	--ready-on WHEN           SHARDINIT_READY_ON        accept (default: seen waiting on its sockets), start or notify (READY=1)
-//	--min-ready N             SHARDINIT_MIN_READY       ready slots /readyz needs (default 0: every slot)
-//	--watchdog DURATION       SHARDINIT_WATCHDOG        replace a worker silent this long (WATCHDOG=1; >= 100ms; spends --max-restarts); 0: off
-//	--notify-dir DIR          SHARDINIT_NOTIFY_DIR      NOTIFY_SOCKET files under DIR instead of abstract names
-//	--stuck-timeout DURATION  SHARDINIT_STUCK_TIMEOUT   queue not drained this long: stuck (default 30s; 0: off)
-//	--on-stuck ACTION         SHARDINIT_ON_STUCK        restart (default) or report
-//	--health-addr ADDR        SHARDINIT_HEALTH_ADDR     /livez /readyz /status /metrics (default :8081, every
-//	                                                    interface, no authentication: see The health port; empty: off);
-//	                                                    host:port, the host an IP address, localhost or empty (no
-//	                                                    name is resolved), not on a listener's port
-//	--health-wait DURATION    SHARDINIT_HEALTH_WAIT     health address in use at start: serve anyway, retry
-//	                                                    it this long, then stop and exit 1 (default 0: exit 1 at once)
-//	--log-format FORMAT       SHARDINIT_LOG_FORMAT      text (default) or json
-//	--log-level LEVEL         SHARDINIT_LOG_LEVEL       debug, info (default), warn, error
-//
-// The file may also name the worker command (key "command", a list), used
-// when none follows "--". Workers do not see the SHARDINIT_* settings.
+// Every setting is a row of one table (table.go): its flag, its
+// SHARDINIT_* variable, its key in the YAML file given by --config, its
+// line in shardinit --help and in the README's settings table (written by
+// make docs) all come from the row, and so does the code that checks its
+// value. An unknown key is an error, and so are a key in the wrong case,
+// Workers, and a key given twice. Precedence: flags > environment > file >
+// defaults. A duration is 500ms, 10s, 1m30s, or a number of seconds. Bad
+// input of any kind ends shardinit with one line that names the setting,
+// the value and, for a variable or the file, where it came from, and exit
+// 2, before anything is bound or started; shardinit check says the same
+// line. The file may also name the worker command (key "command", a
+// list), used when none follows "--". Workers do not see the SHARDINIT_*
+// settings.
 //
 // # The health port
 //

@@ -90,8 +90,8 @@ func (p probe) metrics() map[string]*dto.MetricFamily {
 	return families
 }
 
-// value is the sample of family whose labels include want (name=value).
-func value(f *dto.MetricFamily, want ...string) float64 {
+// sample is the sample of family whose labels include want (name=value).
+func sample(f *dto.MetricFamily, want ...string) float64 {
 	for _, m := range f.GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
@@ -200,7 +200,7 @@ func TestStuckWorkerReplaced(t *testing.T) {
 		wg.Go(func() { answers[i].slot, answers[i].pid, errs[i] = hello(port) })
 	}
 	eventually(t, 10*time.Second, "slot 1's queue in /metrics and /status", func() bool {
-		queued := value(p.metrics()["shardinit_listener_queue_length"], "listener", "http", "shard", "1")
+		queued := sample(p.metrics()["shardinit_listener_queue_length"], "listener", "http", "shard", "1")
 		return queued > 0 && p.status().Listeners[0].Shards[1].Queued > 0
 	})
 	wg.Wait()
@@ -225,7 +225,7 @@ func TestStuckWorkerReplaced(t *testing.T) {
 	eventually(t, 5*time.Second, fmt.Sprintf("a successor for the stopped worker %d on slot 1", victim), func() bool {
 		return slotsOf(p.status())[1] != victim
 	})
-	if stuck := value(p.metrics()["shardinit_stuck_workers_total"]); stuck != 1 {
+	if stuck := sample(p.metrics()["shardinit_stuck_workers_total"]); stuck != 1 {
 		t.Errorf("shardinit_stuck_workers_total = %v, want 1", stuck)
 	}
 	t.Logf("connections queued behind the stopped worker: %d answered by its successor, %d by itself as it drained",
@@ -323,11 +323,11 @@ func TestMetricsAndStatusCommand(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]float64{"shardinit_worker_starts_total": 3, "shardinit_ready": 1} {
-		if got := value(families[name]); got != want {
+		if got := sample(families[name]); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	if got := value(families["shardinit_workers"], "state", "ready"); got != 3 {
+	if got := sample(families["shardinit_workers"], "state", "ready"); got != 3 {
 		t.Errorf("shardinit_workers{state=ready} = %v, want 3", got)
 	}
 	out := &syncBuffer{}

@@ -64,7 +64,7 @@ func TestShortLivedReadySenders(t *testing.T) {
 				"--", "sh", "-c", send+" && exec "+bin+" worker http")...)
 			p.waitCode("/readyz", http.StatusOK)
 			rollUntil(t, in, p, n, rolls)
-			if got := value(p.metrics()["shardinit_roll_failures_total"]); got != 0 {
+			if got := sample(p.metrics()["shardinit_roll_failures_total"]); got != 0 {
 				t.Errorf("shardinit_roll_failures_total = %v, want 0", got)
 			}
 			in.stopCleanly()
@@ -109,7 +109,7 @@ func TestNotifyCannotCrossWorkers(t *testing.T) {
 		t.Errorf("the forger's report:\n%s\nwant setpgid to fail: the workers must not share a session", report)
 	}
 	eventually(t, 10*time.Second, "two notify messages refused", func() bool {
-		return value(p.metrics()["shardinit_notify_rejected_total"]) == 2
+		return sample(p.metrics()["shardinit_notify_rejected_total"]) == 2
 	})
 	r := p.status()
 	if sl := r.Slots[0]; sl.PID != victim || sl.State != "ready" {
@@ -171,7 +171,7 @@ func TestWorkerLeftoversAreStopped(t *testing.T) {
 		return st == "" || st == "Z"
 	})
 	eventually(t, 5*time.Second, "shardinit_leftover_processes to be 0", func() bool {
-		return value(p.metrics()["shardinit_leftover_processes"]) == 0
+		return sample(p.metrics()["shardinit_leftover_processes"]) == 0
 	})
 	quick := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 40 {

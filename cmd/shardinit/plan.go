@@ -3,19 +3,17 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/shardinit/shardinit/internal/preload"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
-// plan is a validated Config, ready to run.
+// plan is every setting checked and in the typed form it is used in,
+// ready to run.
 type plan struct {
 	specs      []listen.Spec
 	sockets    listen.Options
@@ -28,48 +26,15 @@ type plan struct {
 	logJSON    bool
 }
 
-// makePlan checks every setting; each error is one line naming the
-// setting and the value, and is a usage error (exit 2).
-func makePlan(cfg Config, command []string) (plan, error) {
-	if len(command) == 0 {
-		command = cfg.Command
-	}
-	p := plan{}
-	// The first problem only: one line that names it.
-	for _, check := range []func() error{
-		func() error { return p.checkListen(cfg) },
-		func() error { return p.checkPool(cfg, command) },
-		func() error { return p.checkProcesses(cfg) },
-		func() error { return p.checkReadiness(cfg) },
-		func() error { return p.checkHealth(cfg) },
-		func() error { return p.checkLog(cfg) },
-	} {
-		if err := check(); err != nil {
-			return plan{}, usageError{err}
-		}
+// makePlan checks every setting, in the table's order; the first problem
+// is one line naming the setting and the value, and a usage error (exit
+// 2). The command after "--" comes before the file's.
+func makePlan(vals values, command []string) (plan, error) {
+	p := plan{pool: spawn.Config{Command: command, Env: workerBaseEnv()}}
+	if err := p.apply(vals); err != nil {
+		return plan{}, usageError{err}
 	}
 	return p, nil
-}
-
-func (p *plan) checkListen(cfg Config) error {
-	specs, err := listen.Specs(cfg.Listen)
-	if err != nil {
-		return err
-	}
-	if err := checkClashes(specs); err != nil {
-		return err
-	}
-	mode, err := listen.ParseMode(cfg.Sockets)
-	if err != nil {
-		return err
-	}
-	if err := checkSocketOptions(cfg); err != nil {
-		return err
-	}
-	p.specs = specs
-	p.sockets = listen.Options{Mode: mode, Backlog: cfg.Backlog, DeferAccept: time.Duration(cfg.DeferAccept),
-		FastOpen: cfg.FastOpen, BindToDevice: cfg.BindToDevice}
-	return nil
 }
 
 // checkClashes refuses two listeners on one port (see listen.Clash).
@@ -81,180 +46,6 @@ func checkClashes(specs []listen.Spec) error {
 			}
 		}
 	}
-	return nil
-}
-
-// maxCInt is the most the kernel takes for a setting it reads as a C int:
-// above it, listen(2) and setsockopt(2) would get the value truncated
-// (a backlog of 2³² became a queue of 0).
-const maxCInt = math.MaxInt32
-
-func checkSocketOptions(cfg Config) error {
-	switch {
-	case cfg.Backlog < 0:
-		return fmt.Errorf("backlog %d: must not be negative", cfg.Backlog)
-	case cfg.Backlog > maxCInt:
-		return fmt.Errorf("backlog %d: more than the kernel takes (at most %d)", cfg.Backlog, maxCInt)
-	case cfg.FastOpen < 0:
-		return fmt.Errorf("fastopen %d: must not be negative", cfg.FastOpen)
-	case cfg.FastOpen > maxCInt:
-		return fmt.Errorf("fastopen %d: more than the kernel takes (at most %d)", cfg.FastOpen, maxCInt)
-	case cfg.DeferAccept < 0:
-		return fmt.Errorf("defer-accept %s: must not be negative", time.Duration(cfg.DeferAccept))
-	case time.Duration(cfg.DeferAccept) > maxCInt*time.Second:
-		return fmt.Errorf("defer-accept %s: more than the kernel takes (at most %ds)", time.Duration(cfg.DeferAccept), maxCInt)
-	}
-	return nil
-}
-
-func (p *plan) checkPool(cfg Config, command []string) error {
-	switch {
-	case cfg.Workers < 0:
-		return fmt.Errorf("workers %d: must be 0 (one per CPU) or more", cfg.Workers)
-	case cfg.MaxWorkers < 0:
-		return fmt.Errorf("max-workers %d: must be 0 (--workers or one per CPU) or more", cfg.MaxWorkers)
-	case cfg.MaxWorkers > 0 && cfg.MaxWorkers < cfg.Workers:
-		return fmt.Errorf("max-workers %d: fewer than the %d workers", cfg.MaxWorkers, cfg.Workers)
-	}
-	sig, err := parseStopSignal(cfg.StopSignal)
-	if err != nil {
-		return err
-	}
-	policy, err := spawn.ParsePolicy(cfg.Restart)
-	if err != nil {
-		return err
-	}
-	if cfg.DrainDelay < 0 {
-		return fmt.Errorf("drain-delay %s: must not be negative", time.Duration(cfg.DrainDelay))
-	}
-	for _, d := range []struct {
-		name  string
-		value Duration
-	}{{"stop-timeout", cfg.StopTimeout}, {"restart-window", cfg.RestartWindow}} {
-		if d.value <= 0 {
-			return fmt.Errorf("%s %s: must be positive", d.name, time.Duration(d.value))
-		}
-	}
-	if cfg.MaxRestarts < 0 {
-		return fmt.Errorf("max-restarts %d: must be 0 (unlimited) or more", cfg.MaxRestarts)
-	}
-	p.pool = spawn.Config{
-		Command: command, Workers: cfg.Workers, MaxWorkers: cfg.MaxWorkers, StopSignal: sig,
-		StopTimeout: time.Duration(cfg.StopTimeout), DrainDelay: time.Duration(cfg.DrainDelay),
-		Restart: policy, MaxRestarts: cfg.MaxRestarts, RestartWindow: time.Duration(cfg.RestartWindow),
-		Env: workerBaseEnv(),
-	}
-	return nil
-}
-
-func parseStopSignal(s string) (syscall.Signal, error) {
-	sig, err := spawn.ParseSignal(s)
-	if err != nil {
-		return 0, fmt.Errorf("stop-signal: %w", err)
-	}
-	if err := spawn.CheckStopSignal(sig); err != nil {
-		return 0, fmt.Errorf("stop-signal %s: %w", spawn.SignalName(sig), err)
-	}
-	return sig, nil
-}
-
-// checkProcesses reads how the workers are run: user, preload, signals,
-// exit codes.
-func (p *plan) checkProcesses(cfg Config) error {
-	cred, err := parseUser(cfg.User)
-	if err != nil {
-		return err
-	}
-	if cfg.Preload {
-		if err := preloadable(p.pool.Command); err != nil {
-			return err
-		}
-		if p.pool.Preload = preload.Library(); p.pool.Preload == nil {
-			return fmt.Errorf("preload: %w", preload.ErrMissing)
-		}
-	}
-	signals, err := spawn.ParseSignalMap(cfg.SignalMap)
-	if err != nil {
-		return err
-	}
-	for _, code := range cfg.SuccessCodes {
-		if code < 0 || code > 255 {
-			return fmt.Errorf("success-exit-codes: %d is not an exit code (0-255)", code)
-		}
-	}
-	p.pool.Credential, p.pool.Signals, p.pool.SuccessCodes = cred, signals, cfg.SuccessCodes
-	return nil
-}
-
-// checkReadiness reads when workers count as ready and when they are
-// replaced (rolls, stuck, watchdog).
-func (p *plan) checkReadiness(cfg Config) error {
-	readyOn, err := spawn.ParseReadyOn(cfg.ReadyOn)
-	if err != nil {
-		return err
-	}
-	if readyOn == spawn.ReadyOnAccept && len(p.specs) == 0 {
-		readyOn = spawn.ReadyOnStart // no socket to be seen accepting on
-	}
-	onStuck, err := spawn.ParseOnStuck(cfg.OnStuck)
-	if err != nil {
-		return err
-	}
-	switch {
-	case cfg.MinReady < 0:
-		return fmt.Errorf("min-ready %d: must be 0 (every slot) or more", cfg.MinReady)
-	case cfg.Workers > 0 && cfg.MinReady > cfg.Workers:
-		return fmt.Errorf("min-ready %d: more than the %d workers", cfg.MinReady, cfg.Workers)
-	case cfg.RestartSurge < 1:
-		return fmt.Errorf("restart-surge %d: must be 1 or more", cfg.RestartSurge)
-	case cfg.ReadyTimeout <= 0:
-		return fmt.Errorf("ready-timeout %s: must be positive", time.Duration(cfg.ReadyTimeout))
-	case cfg.Watchdog < 0:
-		return fmt.Errorf("watchdog %s: must not be negative", time.Duration(cfg.Watchdog))
-	case cfg.Watchdog > 0 && time.Duration(cfg.Watchdog) < minWatchdog:
-		return fmt.Errorf("watchdog %s: below the minimum %s (a worker must be able to ping in time)", time.Duration(cfg.Watchdog), minWatchdog)
-	case cfg.StuckTimeout < 0:
-		return fmt.Errorf("stuck-timeout %s: must not be negative", time.Duration(cfg.StuckTimeout))
-	}
-	p.pool.ReadyOn, p.pool.OnStuck, p.pool.MinReady = readyOn, onStuck, cfg.MinReady
-	p.pool.RestartSurge, p.pool.ReadyTimeout = cfg.RestartSurge, time.Duration(cfg.ReadyTimeout)
-	p.pool.Watchdog, p.pool.StuckTimeout = time.Duration(cfg.Watchdog), time.Duration(cfg.StuckTimeout)
-	if err := checkNotifyDir(cfg.NotifyDir); err != nil {
-		return err
-	}
-	p.pool.NotifyDir = cfg.NotifyDir
-	return nil
-}
-
-// minWatchdog is the shortest --watchdog: below it workers are replaced
-// faster than any of them could ping.
-const minWatchdog = 100 * time.Millisecond
-
-// maxNotifyDir leaves room in a socket address (108 bytes) for
-// shardinit's subdirectory and a socket name.
-const maxNotifyDir = 60
-
-func checkNotifyDir(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	if len(dir) > maxNotifyDir {
-		return fmt.Errorf("notify-dir %q: longer than %d bytes, which a socket path cannot hold with shardinit's names", dir, maxNotifyDir)
-	}
-	// Whether it exists is for the run to find (shardinit check may run
-	// away from the container); a missing one stops it before any worker.
-	return nil
-}
-
-func (p *plan) checkHealth(cfg Config) error {
-	if cfg.HealthWait < 0 {
-		return fmt.Errorf("health-wait %s: must not be negative", time.Duration(cfg.HealthWait))
-	}
-	addr, err := healthAddr(cfg.HealthAddr, p.specs)
-	if err != nil {
-		return err
-	}
-	p.healthAddr, p.healthWait = addr, time.Duration(cfg.HealthWait)
 	return nil
 }
 
@@ -282,19 +73,6 @@ func healthAddr(addr string, listeners []listen.Spec) (string, error) {
 		}
 	}
 	return s.Address, nil
-}
-
-func (p *plan) checkLog(cfg Config) error {
-	switch cfg.LogFormat {
-	case "text", "json":
-		p.logJSON = cfg.LogFormat == "json"
-	default:
-		return fmt.Errorf("log-format %q: want text or json", cfg.LogFormat)
-	}
-	if err := p.logLevel.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return fmt.Errorf("log-level %q: want debug, info, warn or error", cfg.LogLevel)
-	}
-	return nil
 }
 
 // sizePool fills in the worker count (from the CPU limit when not given)

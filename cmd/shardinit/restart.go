@@ -39,12 +39,13 @@ var restartCommand = &cli.Command{
 // restartTarget finds the PID and the signal: from --pid and this
 // configuration's signal map, or from the running shardinit's /status.
 func restartTarget(c *cli.Context) (int, unix.Signal, error) {
-	cfg, err := resolveConfig(c)
+	vals, err := resolve(c)
 	if err != nil {
 		return 0, 0, err
 	}
+	addr := vals["health-addr"].text
 	if pid := c.Int("pid"); pid > 0 {
-		m, err := spawn.ParseSignalMap(cfg.SignalMap)
+		m, err := spawn.ParseSignalMap(vals["signal-map"].text)
 		if err != nil {
 			return 0, 0, usageError{err}
 		}
@@ -53,7 +54,7 @@ func restartTarget(c *cli.Context) (int, unix.Signal, error) {
 		}
 		return pid, m.RestartSignal(), checkShardinit(pid)
 	}
-	r, err := fetchStatus(cfg.HealthAddr)
+	r, err := fetchStatus(addr)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -64,7 +65,7 @@ func restartTarget(c *cli.Context) (int, unix.Signal, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("restart: %w", err)
 	}
-	if err := checkAnswerer(r, cfg.HealthAddr); err != nil {
+	if err := checkAnswerer(r, addr); err != nil {
 		return 0, 0, fmt.Errorf("restart: %w", err)
 	}
 	return r.PID, sig, checkShardinit(r.PID)

@@ -139,7 +139,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	tr := startTraffic(t, p, port, 4)
 	took := rollTimes(t, in, p, 10, 30*time.Second)
 	tr.stop(t, fmt.Sprintf("during 10 rolls of 4 workers (%s)", took))
-	if rolls := value(p.metrics()["shardinit_rolls_total"]); rolls != 10 {
+	if rolls := sample(p.metrics()["shardinit_rolls_total"]); rolls != 10 {
 		t.Errorf("shardinit_rolls_total = %v, want 10", rolls)
 	}
 	in.stopCleanly()
@@ -193,7 +193,7 @@ func TestRollAbortsWhenSuccessorNeverReady(t *testing.T) {
 	in.signal(syscall.SIGHUP)
 	eventually(t, 15*time.Second, "the roll to fail and end", func() bool {
 		r := p.status()
-		return value(p.metrics()["shardinit_roll_failures_total"]) == 1 && !r.Rolling && r.Slots[0].Successor == 0
+		return sample(p.metrics()["shardinit_roll_failures_total"]) == 1 && !r.Rolling && r.Slots[0].Successor == 0
 	})
 	// Its shard closes once it has exited; until then new connections
 	// must not be handed to it.
@@ -240,7 +240,7 @@ func TestSecondRestartDuringRoll(t *testing.T) {
 	makeReady(t, dir, first)
 	makeReady(t, dir, successorOf(1))
 	eventually(t, 15*time.Second, "both slots rolled", func() bool { return settled(p.status(), before) })
-	if fails := value(p.metrics()["shardinit_roll_failures_total"]); fails != 0 {
+	if fails := sample(p.metrics()["shardinit_roll_failures_total"]); fails != 0 {
 		t.Errorf("shardinit_roll_failures_total = %v, want 0", fails)
 	}
 	in.stopCleanly()

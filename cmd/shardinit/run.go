@@ -86,11 +86,11 @@ func restartSignalName(m spawn.SignalMap) string {
 // preparePlan reads and checks every setting and the command, so that bad
 // input stops shardinit before anything is bound or started.
 func preparePlan(c *cli.Context, command []string) (plan, *slog.Logger, error) {
-	cfg, err := resolveConfig(c)
+	vals, err := resolve(c)
 	if err != nil {
 		return plan{}, nil, err
 	}
-	p, err := makePlan(cfg, command)
+	p, err := makePlan(vals, command)
 	if err != nil {
 		return plan{}, nil, err
 	}

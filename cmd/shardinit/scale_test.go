@@ -47,7 +47,7 @@ func TestScaleUpAndDownUnderLoad(t *testing.T) {
 		{"shardinit_scale_events_total", []string{"direction", "down"}, 1},
 		{"shardinit_lost_connections_total", nil, 0},
 	} {
-		if got := value(m[c.name], c.labels...); got != c.want {
+		if got := sample(m[c.name], c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
@@ -129,10 +129,10 @@ func TestScaleUpFailureUndone(t *testing.T) {
 			}
 			slotPIDs(t, port, 2)
 			m := p.metrics()
-			if got := value(m["shardinit_scale_failures_total"], "reason", "error"); got != 1 {
+			if got := sample(m["shardinit_scale_failures_total"], "reason", "error"); got != 1 {
 				t.Errorf("shardinit_scale_failures_total{reason=error} = %v, want 1", got)
 			}
-			if got := value(m["shardinit_scale_events_total"], "direction", "up"); got != 0 {
+			if got := sample(m["shardinit_scale_events_total"], "direction", "up"); got != 0 {
 				t.Errorf("shardinit_scale_events_total{direction=up} = %v, want 0", got)
 			}
 			// With the limit back, scaling up works.
@@ -167,7 +167,7 @@ func TestScaleUpBoundedByMaxWorkers(t *testing.T) {
 		t.Errorf("%d slots with --max-workers 2, want 2", n)
 	}
 	slotPIDs(t, port, 2)
-	if got := value(p.metrics()["shardinit_scale_failures_total"], "reason", "max-workers"); got != 1 {
+	if got := sample(p.metrics()["shardinit_scale_failures_total"], "reason", "max-workers"); got != 1 {
 		t.Errorf("shardinit_scale_failures_total{reason=max-workers} = %v, want 1", got)
 	}
 	in.stopCleanly()

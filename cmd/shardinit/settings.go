@@ -1,7 +1,10 @@
 package main
 
 import (
-	"reflect"
+	"errors"
+	"fmt"
+	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -9,137 +12,267 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// setting ties a flag (and its SHARDINIT_* mirror) to a Config field.
+// setting is one row of the table (table.go).
 type setting struct {
-	flag  cli.Flag
-	apply func(c *cli.Context, cfg *Config)
+	name  string // the flag, the YAML key; SHARDINIT_ and upper case: the variable
+	arg   string // the value's word in the README: N, D, ADDR
+	kind  kind
+	def   string // the default, as a user would write it
+	shown string // the default as the README shows it, where def says too little
+	usage string // --help
+	doc   string // the README's meaning column (Markdown)
+	file  bool   // a key of the file only: no flag, no variable
+	set   func(p *plan, v value) error
 }
 
-// envOf is a flag's environment mirror: --stop-timeout → SHARDINIT_STOP_TIMEOUT.
-func envOf(name string) []string {
-	return []string{"SHARDINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+// kind is how a setting's value is written and read.
+type kind int
+
+const (
+	textKind     kind = iota
+	numberKind        // a whole number
+	durationKind      // 10s, 1m30s, or a number of seconds
+	switchKind        // true or false; a flag without a value
+	listKind          // repeatable; comma-separated in a variable
+)
+
+// value is a setting's value as given, and where it came from: a flag or
+// the default (neither named), a variable, or the file.
+type value struct {
+	text string
+	list []string
+	env  string // the variable it came from
+	file string // the file it came from
 }
 
-// The flags carry no values: defaults() is applied first and a flag only
-// when set (see resolveConfig), so --help shows defaults() as text.
-var defaultConfig = defaults()
+// values are the resolved settings by name: defaults < file < environment
+// < flags.
+type values map[string]value
 
-func str(name, usage string, field func(*Config) *string) setting {
-	return setting{
-		flag:  &cli.StringFlag{Name: name, Usage: usage, EnvVars: envOf(name), DefaultText: *field(&defaultConfig)},
-		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.String(name) },
+// envOf is a setting's variable: stop-timeout → SHARDINIT_STOP_TIMEOUT.
+func envOf(name string) string {
+	return "SHARDINIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// badValue is a problem with a value, which apply words as "NAME VALUE:
+// PROBLEM".
+type badValue struct{ problem string }
+
+func (b badValue) Error() string { return b.problem }
+
+func bad(format string, args ...any) error { return badValue{fmt.Sprintf(format, args...)} }
+
+// The adapters read a value of their kind for a row's set function.
+
+func text(set func(*plan, string) error) func(*plan, value) error {
+	return func(p *plan, v value) error { return set(p, v.text) }
+}
+
+func list(set func(*plan, []string) error) func(*plan, value) error {
+	return func(p *plan, v value) error { return set(p, v.list) }
+}
+
+func number(set func(*plan, int) error) func(*plan, value) error {
+	return func(p *plan, v value) error {
+		n, err := strconv.Atoi(v.text)
+		if err != nil {
+			return bad("want a whole number")
+		}
+		return set(p, n)
 	}
 }
 
-func integer(name, usage string, field func(*Config) *int) setting {
-	return setting{
-		flag: &cli.IntFlag{Name: name, Usage: usage, EnvVars: envOf(name),
-			DefaultText: strconv.Itoa(*field(&defaultConfig))},
-		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = c.Int(name) },
+func duration(set func(*plan, time.Duration) error) func(*plan, value) error {
+	return func(p *plan, v value) error {
+		d, err := parseDuration(v.text)
+		if err != nil {
+			return err
+		}
+		return set(p, d)
 	}
 }
 
-func duration(name, usage string, field func(*Config) *Duration) setting {
-	return setting{
-		flag: &cli.DurationFlag{Name: name, Usage: usage, EnvVars: envOf(name),
-			DefaultText: time.Duration(*field(&defaultConfig)).String()},
-		apply: func(c *cli.Context, cfg *Config) { *field(cfg) = Duration(c.Duration(name)) },
+func switchOf(set func(*plan, bool) error) func(*plan, value) error {
+	return func(p *plan, v value) error {
+		on, err := strconv.ParseBool(v.text)
+		if err != nil {
+			return bad("want true or false")
+		}
+		return set(p, on)
 	}
 }
 
-// settings is every flag that maps to a Config field, in --help order.
-var settings = []setting{
-	{
-		flag: &cli.StringSliceFlag{Name: "listen", EnvVars: envOf("listen"),
-			Usage: "listener `NAME=ADDR` (repeatable; ADDR: :8080, 127.0.0.1:8080, [::]:8080, tcp4://…, tcp6://…, unix:///path)"},
-		apply: func(c *cli.Context, cfg *Config) { cfg.Listen = c.StringSlice("listen") },
-	},
-	integer("workers", "number of workers; 0: the container's CPU limit, else its cpuset", func(c *Config) *int { return &c.Workers }),
-	integer("max-workers", "most workers scaling up (SIGTTIN) may reach; 0: --workers or the cpuset's CPUs, whichever is more", func(c *Config) *int { return &c.MaxWorkers }),
-	str("sockets", "per-worker (one SO_REUSEPORT socket per worker) or shared (one socket)", func(c *Config) *string { return &c.Sockets }),
-	integer("backlog", "accept queue length of each socket; 0: net.core.somaxconn", func(c *Config) *int { return &c.Backlog }),
-	duration("defer-accept", "wake a worker only once a connection has data (TCP_DEFER_ACCEPT); 0: off", func(c *Config) *Duration { return &c.DeferAccept }),
-	integer("fastopen", "TCP Fast Open queue length; 0: off", func(c *Config) *int { return &c.FastOpen }),
-	str("bind-to-device", "bind the sockets to this network interface (SO_BINDTODEVICE)", func(c *Config) *string { return &c.BindToDevice }),
-	str("stop-signal", "signal that asks a worker to stop gracefully (TERM, 15, SIGQUIT, …)", func(c *Config) *string { return &c.StopSignal }),
-	duration("stop-timeout", "how long workers may take to stop before SIGKILL", func(c *Config) *Duration { return &c.StopTimeout }),
-	duration("drain-delay", "how long to keep serving, not ready, before stopping workers", func(c *Config) *Duration { return &c.DrainDelay }),
-	str("restart", "which worker exits restart the slot: always, on-failure or never", func(c *Config) *string { return &c.Restart }),
-	integer("max-restarts", "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited", func(c *Config) *int { return &c.MaxRestarts }),
-	duration("restart-window", "the span --max-restarts counts over", func(c *Config) *Duration { return &c.RestartWindow }),
-	str("user", "run the workers as `UID|NAME[:GID|GROUP]` (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers", func(c *Config) *string { return &c.User }),
-	{
-		flag: &cli.BoolFlag{Name: "preload", EnvVars: envOf("preload"),
-			Usage: "load shardinit's LD_PRELOAD shim into the workers: a program that binds its port itself gets its shard socket"},
-		apply: func(c *cli.Context, cfg *Config) { cfg.Preload = c.Bool("preload") },
-	},
-	str("signal-map", "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, scale-up, scale-down, forward, forward:SIG, ignore)", func(c *Config) *string { return &c.SignalMap }),
-	{
-		flag: &cli.IntSliceFlag{Name: "success-exit-codes", EnvVars: envOf("success-exit-codes"),
-			Usage: "exit `CODES` that count as clean, like 0 (repeatable or comma-separated; e.g. 143 for a server that dies of SIGTERM)"},
-		apply: func(c *cli.Context, cfg *Config) { cfg.SuccessCodes = c.IntSlice("success-exit-codes") },
-	},
-	integer("restart-surge", "slots a rolling restart (SIGHUP) replaces at once", func(c *Config) *int { return &c.RestartSurge }),
-	duration("ready-timeout", "how long a rolling restart waits for a successor to be ready before it gives up", func(c *Config) *Duration { return &c.ReadyTimeout }),
-	str("ready-on", "when a worker is ready: accept (once seen waiting for connections on its sockets; start without --listen), start (once started) or notify (once it sends READY=1)", func(c *Config) *string { return &c.ReadyOn }),
-	integer("min-ready", "slots with a ready worker for /readyz to pass; 0: every slot", func(c *Config) *int { return &c.MinReady }),
-	duration("watchdog", "replace a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC; at least 100ms; each replacement counts against --max-restarts); 0: off", func(c *Config) *Duration { return &c.Watchdog }),
-	str("notify-dir", "put the workers' NOTIFY_SOCKET files in this writable directory instead of using abstract socket names (for sd_notify clients that only take a path, such as Ruby's sd_notify gem)", func(c *Config) *string { return &c.NotifyDir }),
-	duration("stuck-timeout", "a worker whose accept queue does not drain for this long is stuck; 0: off", func(c *Config) *Duration { return &c.StuckTimeout }),
-	str("on-stuck", "what to do with a stuck worker: restart (replace it) or report (fail /livez)", func(c *Config) *string { return &c.OnStuck }),
-	str("health-addr", "address of /livez, /readyz, /status and /metrics, without authentication (the default is every interface: bind the pod IP or 127.0.0.1, or use a NetworkPolicy); empty: off", func(c *Config) *string { return &c.HealthAddr }),
-	duration("health-wait", "if the health address is in use at start, serve anyway and retry it this long, then stop (exit 1); 0: exit 1 at once", func(c *Config) *Duration { return &c.HealthWait }),
-	str("log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
-	str("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+// parseDuration reads "10s" or "1m30s", or a bare number as seconds.
+func parseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	secs, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, bad("want a duration such as 500ms, 10s or 1m")
+	}
+	ns := secs * float64(time.Second)
+	if !(ns > math.MinInt64 && ns < math.MaxInt64) { // the float's bounds: -2⁶³ and 2⁶³
+		return 0, bad("out of range (a duration is at most about 292 years)")
+	}
+	return time.Duration(ns), nil
 }
 
-// configFlag names the YAML file; it is read before the other settings apply.
-var configFlag = &cli.StringFlag{Name: "config", EnvVars: envOf("config"), Usage: "YAML file of settings (keys are the flag names)"}
+// apply runs every row's set function on its value, in the table's order:
+// the first problem ends it, as one line that names the setting, the
+// value and where the value came from.
+func (p *plan) apply(vals values) error {
+	for _, s := range table {
+		if err := s.set(p, vals[s.name]); err != nil {
+			return s.explain(vals[s.name], err)
+		}
+	}
+	return nil
+}
 
-// flags are fresh copies of every flag: the cli package marks a flag it
-// found in the environment as set for good, and tests (fuzz tests above
-// all) run shardinit many times in one process.
+func (s setting) explain(v value, err error) error {
+	if b := (badValue{}); errors.As(err, &b) {
+		err = fmt.Errorf("%s %s: %s", s.name, s.quoted(v), b.problem)
+	}
+	switch {
+	case v.env != "":
+		return fmt.Errorf("%w (from %s)", err, v.env)
+	case v.file != "":
+		return fmt.Errorf("config %s: %w", v.file, err)
+	}
+	return err
+}
+
+// quoted is v as an error shows it: text quoted, numbers and durations not.
+func (s setting) quoted(v value) string {
+	switch s.kind {
+	case textKind:
+		return strconv.Quote(v.text)
+	case listKind:
+		return strconv.Quote(strings.Join(v.list, ","))
+	}
+	return v.text
+}
+
+// defaults are every row's default value.
+func defaults() values {
+	vals := values{}
+	for _, s := range table {
+		vals[s.name] = value{text: s.def}
+	}
+	return vals
+}
+
+// resolve reads the settings: defaults < YAML file < environment < flags.
+func resolve(c *cli.Context) (values, error) {
+	vals := defaults()
+	if path := c.String("config"); path != "" {
+		if err := loadFile(path, vals); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range table {
+		if s.file {
+			continue
+		}
+		if text, ok := os.LookupEnv(envOf(s.name)); ok {
+			vals[s.name] = s.parsed(text, value{env: envOf(s.name)})
+		}
+		if c.IsSet(s.name) {
+			switch s.kind {
+			case listKind:
+				vals[s.name] = value{list: c.StringSlice(s.name)}
+			case switchKind:
+				vals[s.name] = value{text: strconv.FormatBool(c.Bool(s.name))}
+			default:
+				vals[s.name] = value{text: c.String(s.name)}
+			}
+		}
+	}
+	return vals, nil
+}
+
+// parsed is text from a variable as v: a list is comma-separated.
+func (s setting) parsed(text string, v value) value {
+	if s.kind != listKind {
+		v.text = text
+		return v
+	}
+	for _, item := range strings.Split(text, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			v.list = append(v.list, item)
+		}
+	}
+	return v
+}
+
+// configFlag names the YAML file; it is read before the other settings.
+var configFlag = &cli.StringFlag{Name: "config", EnvVars: []string{envOf("config")}, Usage: "YAML file of settings (keys are the flag names)"}
+
+// flags are fresh flags for every row but the file's own, and --config.
+// The variables are read by resolve, not by the cli package, so that an
+// error can say which one was bad; the flags only name them in --help.
 func flags() []cli.Flag {
 	fs := []cli.Flag{fresh(configFlag)}
-	for _, s := range settings {
-		fs = append(fs, fresh(s.flag))
+	for _, s := range table {
+		if !s.file {
+			fs = append(fs, s.flag())
+		}
 	}
 	return fs
 }
 
-// fresh is a shallow copy of f (a pointer to one of the cli package's
-// flag structs).
-func fresh(f cli.Flag) cli.Flag {
-	v := reflect.ValueOf(f).Elem()
-	c := reflect.New(v.Type())
-	c.Elem().Set(v)
-	return c.Interface().(cli.Flag)
+func (s setting) flag() cli.Flag {
+	env := []string{envOf(s.name)}
+	switch s.kind {
+	case switchKind:
+		return helpEnv{&cli.BoolFlag{Name: s.name, Usage: s.usage}, env}
+	case listKind:
+		return helpEnv{&cli.StringSliceFlag{Name: s.name, Usage: s.usage}, env}
+	}
+	return helpEnv{&cli.StringFlag{Name: s.name, Usage: s.usage, DefaultText: s.def}, env}
 }
 
-// resolveConfig applies defaults < YAML file < environment < flags. The
-// cli package already puts flags over their environment mirrors.
-func resolveConfig(c *cli.Context) (Config, error) {
-	cfg := defaults()
-	if path := c.String("config"); path != "" {
-		if err := loadFile(path, &cfg); err != nil {
-			return Config{}, err
+// helpEnv shows a flag's variable in --help without the cli package
+// reading it.
+type helpEnv struct {
+	cli.DocGenerationFlag
+	env []string
+}
+
+func (h helpEnv) GetEnvVars() []string { return h.env }
+func (h helpEnv) String() string       { return cli.FlagStringer(h) }
+func (h helpEnv) IsVisible() bool      { return true }
+func (h helpEnv) IsSliceFlag() bool {
+	sf, ok := h.DocGenerationFlag.(cli.DocGenerationSliceFlag)
+	return ok && sf.IsSliceFlag()
+}
+
+// row is the setting called name.
+func row(name string) setting {
+	for _, s := range table {
+		if s.name == name {
+			return s
 		}
 	}
-	for _, s := range settings {
-		if c.IsSet(s.flag.Names()[0]) {
-			s.apply(c, &cfg)
-		}
-	}
-	return cfg, nil
+	panic("no setting " + name)
+}
+
+// fresh is a shallow copy of f (a pointer to one of the cli package's
+// flag structs): the cli package marks a flag it found in the environment
+// as set for good, and tests run shardinit many times in one process.
+func fresh(f *cli.StringFlag) cli.Flag {
+	c := *f
+	return &c
 }
 
 // mirrors lists the SHARDINIT_* variables that configure shardinit itself;
 // workers do not see them (a nested shardinit must not take them up).
 func mirrors() map[string]bool {
-	m := map[string]bool{}
-	for _, f := range flags() {
-		for _, e := range f.(interface{ GetEnvVars() []string }).GetEnvVars() {
-			m[e] = true
+	m := map[string]bool{envOf("config"): true}
+	for _, s := range table {
+		if !s.file {
+			m[envOf(s.name)] = true
 		}
 	}
 	return m

@@ -26,11 +26,12 @@ var signalCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		cfg, err := resolveConfig(c)
+		vals, err := resolve(c)
 		if err != nil {
 			return err
 		}
-		r, err := fetchStatus(cfg.HealthAddr)
+		addr := vals["health-addr"].text
+		r, err := fetchStatus(addr)
 		if err != nil {
 			return err
 		}
@@ -38,7 +39,7 @@ var signalCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if err := checkAnswerer(r, cfg.HealthAddr); err != nil {
+		if err := checkAnswerer(r, addr); err != nil {
 			return fmt.Errorf("signal: %w", err)
 		}
 		// Every PID is checked before any is signalled: a refusal sends nothing.

@@ -16,7 +16,7 @@ func TestSignalsSurviveChildStorm(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
 	in, port := startPool(t, start{pid1: true}, 2, p.flag(), "orphan-storm")
-	reaped := func() float64 { return value(p.metrics()["shardinit_orphans_reaped_total"]) }
+	reaped := func() float64 { return sample(p.metrics()["shardinit_orphans_reaped_total"]) }
 	first := reaped()
 	eventually(t, 60*time.Second, "1,000 orphans reaped", func() bool { return reaped() > first+1000 })
 	const sent = 20

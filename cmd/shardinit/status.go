@@ -23,11 +23,11 @@ var statusCommand = &cli.Command{
 	UsageText: "shardinit status [--health-addr ADDR] [--config FILE]",
 	Flags:     []cli.Flag{configFlag, healthAddrFlag()},
 	Action: func(c *cli.Context) error {
-		cfg, err := resolveConfig(c)
+		vals, err := resolve(c)
 		if err != nil {
 			return err
 		}
-		report, err := fetchStatus(cfg.HealthAddr)
+		report, err := fetchStatus(vals["health-addr"].text)
 		if err != nil {
 			return err
 		}
@@ -37,14 +37,7 @@ var statusCommand = &cli.Command{
 	OnUsageError: onUsageError,
 }
 
-func healthAddrFlag() cli.Flag {
-	for _, s := range settings {
-		if s.flag.Names()[0] == "health-addr" {
-			return s.flag
-		}
-	}
-	panic("no health-addr setting")
-}
+func healthAddrFlag() cli.Flag { return row("health-addr").flag() }
 
 // fetchStatus asks shardinit at addr; ":8081" means this host.
 func fetchStatus(addr string) (health.Report, error) {

@@ -25,7 +25,7 @@ func ParseMode(s string) (Mode, error) {
 	case PerWorker, Shared:
 		return m, nil
 	}
-	return "", fmt.Errorf("sockets %q: want per-worker or shared", s)
+	return "", fmt.Errorf("%q: want per-worker or shared", s)
 }
 
 // Options tune every TCP socket that Bind creates. Zero values are the

@@ -19,6 +19,26 @@ var ErrNoCommand = errors.New("no command to run: give one after --")
 // answer in time.
 var ErrNotAnswering = errors.New("supervisor loop not answering")
 
+// The defaults of Config's fields that shardinit's own settings show too:
+// the library owns them, and its command's settings table takes them from
+// here.
+const (
+	DefaultStopSignal    = syscall.SIGTERM
+	DefaultStopTimeout   = 10 * time.Second
+	DefaultRestart       = Always
+	DefaultMaxRestarts   = 5
+	DefaultRestartWindow = time.Minute
+	DefaultRestartSurge  = 1
+	DefaultReadyTimeout  = time.Minute
+	DefaultReadyOn       = ReadyOnAccept
+	DefaultStuckTimeout  = 30 * time.Second
+	DefaultOnStuck       = StuckRestart
+)
+
+// MinWatchdog is the shortest Watchdog: below it workers would be
+// replaced faster than any of them could ping.
+const MinWatchdog = 100 * time.Millisecond
+
 // Config describes the pool. Zero values take the defaults noted on each
 // field (see withDefaults).
 type Config struct {
@@ -49,7 +69,8 @@ type Config struct {
 	// Restart says which exits restart a slot. Default Always.
 	Restart Policy
 	// MaxRestarts is how many restarts one slot may make within
-	// RestartWindow before shardinit gives up. Default 0: unlimited.
+	// RestartWindow before shardinit gives up. Default 5; negative:
+	// unlimited.
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
@@ -78,12 +99,13 @@ type Config struct {
 	// MinReady is how many slots need a ready worker for the pool to be
 	// ready, at most every slot. Default 0: every slot.
 	MinReady int
-	// Watchdog, when > 0, is how long a worker may go without a
+	// Watchdog, when > 0 (at least MinWatchdog), is how long a worker may go without a
 	// WATCHDOG=1 on its NOTIFY_SOCKET before it is replaced (systemd's
 	// WatchdogSec); it counts from readiness. Workers get WATCHDOG_USEC.
 	Watchdog time.Duration
-	// StuckTimeout, when > 0, is how long a slot's accept queue may stay
-	// non-empty without draining before its worker counts as stuck.
+	// StuckTimeout is how long a slot's accept queue may stay non-empty
+	// without draining before its worker counts as stuck. Default 30s;
+	// negative: never.
 	StuckTimeout time.Duration
 	// OnStuck says what happens to a stuck worker. Default StuckRestart.
 	OnStuck OnStuck
@@ -108,32 +130,40 @@ func withDefaults(c Config) Config {
 		c.Env = os.Environ()
 	}
 	if c.StopSignal == 0 {
-		c.StopSignal = syscall.SIGTERM
+		c.StopSignal = DefaultStopSignal
 	}
 	if c.StopTimeout <= 0 {
-		c.StopTimeout = 10 * time.Second
+		c.StopTimeout = DefaultStopTimeout
 	}
 	if c.Restart == "" {
-		c.Restart = Always
+		c.Restart = DefaultRestart
+	}
+	if c.MaxRestarts == 0 {
+		c.MaxRestarts = DefaultMaxRestarts
 	}
 	if c.RestartWindow <= 0 {
-		c.RestartWindow = time.Minute
+		c.RestartWindow = DefaultRestartWindow
 	}
 	if c.Signals == nil {
 		c.Signals = DefaultSignalMap()
 	}
-	c.RestartSurge = max(c.RestartSurge, 1)
+	if c.RestartSurge <= 0 {
+		c.RestartSurge = DefaultRestartSurge
+	}
 	if c.ReadyTimeout <= 0 {
-		c.ReadyTimeout = time.Minute
+		c.ReadyTimeout = DefaultReadyTimeout
 	}
 	if c.ReadyOn == "" {
-		c.ReadyOn = ReadyOnAccept
+		c.ReadyOn = DefaultReadyOn
 	}
 	if c.ReadyOn == ReadyOnAccept && len(c.Sockets.FDs(0)) == 0 {
 		c.ReadyOn = ReadyOnStart // nothing to be seen accepting on
 	}
+	if c.StuckTimeout == 0 {
+		c.StuckTimeout = DefaultStuckTimeout
+	}
 	if c.OnStuck == "" {
-		c.OnStuck = StuckRestart
+		c.OnStuck = DefaultOnStuck
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -156,7 +186,7 @@ const (
 
 // ParseReadyOn checks a --ready-on value.
 func ParseReadyOn(s string) (ReadyOn, error) {
-	return oneOf("ready-on", s, ReadyOnAccept, ReadyOnStart, ReadyOnNotify)
+	return oneOf(s, ReadyOnAccept, ReadyOnStart, ReadyOnNotify)
 }
 
 // OnStuck says what to do with a worker whose queue does not drain.
@@ -171,12 +201,12 @@ const (
 
 // ParseOnStuck checks an --on-stuck value.
 func ParseOnStuck(s string) (OnStuck, error) {
-	return oneOf("on-stuck", s, StuckRestart, StuckReport)
+	return oneOf(s, StuckRestart, StuckReport)
 }
 
 // oneOf returns s as a T if it is one of choices, and otherwise an error
-// that names the setting and every choice.
-func oneOf[T ~string](setting, s string, choices ...T) (T, error) {
+// that quotes s and names every choice (the caller names the setting).
+func oneOf[T ~string](s string, choices ...T) (T, error) {
 	names := make([]string, len(choices))
 	for i, c := range choices {
 		if string(c) == s {
@@ -185,7 +215,7 @@ func oneOf[T ~string](setting, s string, choices ...T) (T, error) {
 		names[i] = string(c)
 	}
 	last := len(names) - 1
-	return "", fmt.Errorf("%s %q: want %s or %s", setting, s, strings.Join(names[:last], ", "), names[last])
+	return "", fmt.Errorf("%q: want %s or %s", s, strings.Join(names[:last], ", "), names[last])
 }
 
 // Sockets is what the supervisor needs of the listening sockets;

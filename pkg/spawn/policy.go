@@ -20,7 +20,7 @@ const (
 
 // ParsePolicy checks a --restart value.
 func ParsePolicy(s string) (Policy, error) {
-	return oneOf("restart", s, Always, OnFailure, Never)
+	return oneOf(s, Always, OnFailure, Never)
 }
 
 func (p Policy) restarts(code int) bool {

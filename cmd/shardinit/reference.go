@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// readmeSettings is the README's table of settings, made from the table:
+// `make docs` writes it between these marks, and a test fails when the
+// README's differs.
+const (
+	readmeBegin = "<!-- settings: written by `make docs` from cmd/shardinit/table.go -->\n"
+	readmeEnd   = "<!-- end of settings -->\n"
+)
+
+func readmeSettings() string {
+	var b strings.Builder
+	b.WriteString("| flag | environment | default | meaning |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(&b, "| `--config FILE` | `%s` | | YAML file of settings, keys as the flags; may also hold `%s: [%s]`, %s |\n",
+		envOf("config"), row("command").name, row("command").arg, row("command").doc)
+	for _, s := range table {
+		if s.file {
+			continue
+		}
+		flag := "--" + s.name
+		if s.arg != "" {
+			flag += " " + s.arg
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", flag, envOf(s.name), s.shownDefault(), s.doc)
+	}
+	return b.String()
+}
+
+// shownDefault is the default as the README shows it: a number as it is,
+// other text as code, nothing for none.
+func (s setting) shownDefault() string {
+	switch {
+	case s.shown != "":
+		return s.shown
+	case s.def == "":
+		return ""
+	case s.kind == numberKind:
+		return s.def
+	case s.kind == durationKind:
+		return "`" + shortDuration(s.def) + "`"
+	}
+	return "`" + s.def + "`"
+}
+
+// shortDuration writes 1m0s as 1m and 1h0m0s as 1h.
+func shortDuration(d string) string {
+	if d != "0s" && strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return d
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+var update = flag.Bool("update", false, "write the README's settings table from the table (make docs)")
+
+// The README's settings table is the one the table makes.
+func TestReadmeSettings(t *testing.T) {
+	const path = "../../README.md"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	before, rest, ok := strings.Cut(readme, readmeBegin)
+	old, after, ok2 := strings.Cut(rest, readmeEnd)
+	if !ok || !ok2 {
+		t.Fatalf("%s has no %q … %q", path, readmeBegin, readmeEnd)
+	}
+	want := readmeSettings()
+	if *update {
+		if err := os.WriteFile(path, []byte(before+readmeBegin+want+readmeEnd+after), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if old != want {
+		t.Errorf("the README's settings table is not the table's: run make docs. The table makes:\n%s", want)
+	}
+}
+
+// chartChoices are the chart's defaults that are not shardinit's, each
+// chosen for a pod in a cluster.
+var chartChoices = map[string]string{
+	"drain-delay":  "5s: Endpoints and load balancers take a few seconds to stop sending to a pod that stops",
+	"stop-timeout": "20s: within the pod's grace period, derived as drain + stop + 5 s, requests get longer to finish",
+	"log-format":   "json: what a cluster's log pipeline parses",
+}
+
+// The chart's shardinit.yaml has only keys the table has, and its defaults
+// are the table's but for chartChoices.
+func TestChartSettings(t *testing.T) {
+	tmpl, err := os.ReadFile("../../deploy/helm/shardinit/templates/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../../deploy/helm/shardinit/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		Shardinit map[string]any `json:"shardinit"`
+	}
+	if err := yaml.Unmarshal(raw, &chart); err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`^    ([a-z-]+): (.*)$`)
+	ref := regexp.MustCompile(`\$s\.(\w+)`)
+	seen := 0
+	for _, line := range strings.Split(string(tmpl), "\n") {
+		m := key.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		s, ok := rowNamed(m[1])
+		if !ok || s.file {
+			t.Errorf("the chart writes %q, which is no setting", m[1])
+			continue
+		}
+		seen++
+		r := ref.FindStringSubmatch(m[2])
+		if r == nil || s.kind == listKind {
+			continue // written from more than one value, or under a condition
+		}
+		got, want := chartDefault(t, s, r[1], chart.Shardinit[r[1]]), s.def
+		if s.kind == durationKind {
+			want = shortDuration(want)
+		}
+		why, chosen := chartChoices[s.name]
+		switch {
+		case got != want && !chosen:
+			t.Errorf("the chart's %s (%s) is %s, the default %s: make them agree, or say why in chartChoices", r[1], s.name, got, want)
+		case got == want && chosen:
+			t.Errorf("chartChoices says the chart's %s differs (%s), but it is the default %s", s.name, why, want)
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("found %d settings in the chart's configmap; has its layout changed?", seen)
+	}
+}
+
+// chartDefault is the chart's value name in the form of s's default: a
+// number of seconds as a duration, the health port as an address.
+func chartDefault(t *testing.T, s setting, name string, v any) string {
+	t.Helper()
+	switch {
+	case v == nil:
+		t.Errorf("the chart's configmap uses shardinit.%s, which values.yaml lacks", name)
+		return ""
+	case strings.HasSuffix(name, "Seconds"):
+		return shortDuration((time.Duration(v.(float64)) * time.Second).String())
+	case s.name == "health-addr":
+		return fmt.Sprintf(":%v", v)
+	}
+	return fmt.Sprint(v)
+}
+
+func rowNamed(name string) (setting, bool) {
+	for _, s := range table {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
