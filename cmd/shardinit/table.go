@@ -158,6 +158,12 @@ var table = []setting{{
 	doc:   "the span `--max-restarts` counts over",
 	set:   duration(positive(func(p *plan, d time.Duration) { p.pool.RestartWindow = d })),
 }, {
+	name: "max-backoff", arg: "D", kind: durationKind, def: spawn.DefaultMaxBackoff.String(),
+	usage: "the longest wait before restarting a slot whose worker keeps exiting quickly (from 100ms, doubling)",
+	doc: "the longest a slot waits before its next restart while its worker keeps exiting within 10 s of its start: " +
+		"the first restart is at once, then from 100 ms, doubling with jitter, up to this",
+	set: duration(positive(func(p *plan, d time.Duration) { p.pool.MaxBackoff = d })),
+}, {
 	name: "user", arg: "U[:G]", kind: textKind,
 	usage: "run the workers as `UID|NAME[:GID|GROUP]` (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers",
 	doc: "run the workers as this user (UID or name) and group, with no supplementary groups; shardinit binds first, so a worker " +

@@ -28,6 +28,7 @@ const (
 	DefaultRestart       = Always
 	DefaultMaxRestarts   = 5
 	DefaultRestartWindow = time.Minute
+	DefaultMaxBackoff    = 10 * time.Second
 	DefaultRestartSurge  = 1
 	DefaultReadyTimeout  = time.Minute
 	DefaultReadyOn       = ReadyOnAccept
@@ -74,6 +75,9 @@ type Config struct {
 	MaxRestarts int
 	// RestartWindow is the span MaxRestarts counts over. Default 1m.
 	RestartWindow time.Duration
+	// MaxBackoff is the longest delay before the restart of a slot whose
+	// worker keeps exiting quickly (from 100ms, doubling). Default 10s.
+	MaxBackoff time.Duration
 	// Preload, when set, is a shared library every worker loads first
 	// (LD_PRELOAD): it is handed over as a sealed memfd after the sockets,
 	// so it needs no file in the worker's filesystem.
@@ -143,6 +147,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.RestartWindow <= 0 {
 		c.RestartWindow = DefaultRestartWindow
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
 	}
 	if c.Signals == nil {
 		c.Signals = DefaultSignalMap()

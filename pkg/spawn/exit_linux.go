@@ -105,7 +105,7 @@ func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
 		return
 	}
 	sl.quick++
-	delay := backoff(sl.quick)
+	delay := backoff(sl.quick, s.cfg.MaxBackoff)
 	sl.restartAt = now.Add(delay)
 	if delay > 0 {
 		s.log.Info("restart backs off", "slot", sl.index, "delay", delay.Round(time.Millisecond), "quick_exits", sl.quick)

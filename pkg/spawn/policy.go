@@ -37,24 +37,24 @@ const (
 	// stableAfter is how long a worker must run for its exit to count as a
 	// fresh failure rather than part of a crash loop.
 	stableAfter = 10 * time.Second
-	// firstBackoff and maxBackoff bound the delay between quick crashes.
+	// firstBackoff is the delay after the second quick crash in a row;
+	// Config.MaxBackoff bounds the doubling that follows.
 	firstBackoff = 100 * time.Millisecond
-	maxBackoff   = 10 * time.Second
 )
 
 // backoff is the delay before the restart that follows the n-th quick exit
 // in a row (n >= 1). The first restart is immediate: a worker that dies once
 // is replaced at once. After that the delay doubles, with jitter so that
-// slots that crashed together do not restart in lockstep.
-func backoff(n int) time.Duration {
+// slots that crashed together do not restart in lockstep, up to most.
+func backoff(n int, most time.Duration) time.Duration {
 	if n <= 1 {
 		return 0
 	}
 	d := firstBackoff
-	for i := 2; i < n && d < maxBackoff; i++ {
+	for i := 2; i < n && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, maxBackoff)
+	d = min(d, most)
 	return d/2 + rand.N(d/2+1)
 }
 

@@ -25,20 +25,24 @@ func TestPolicyRestarts(t *testing.T) {
 }
 
 // The first restart is immediate; later ones double (with jitter in
-// [d/2, d]) up to maxBackoff.
+// [d/2, d]) up to the most.
 func TestBackoff(t *testing.T) {
-	if got := backoff(1); got != 0 {
+	const most = DefaultMaxBackoff
+	if got := backoff(1, most); got != 0 {
 		t.Errorf("backoff(1) = %s, want 0", got)
 	}
-	for n, d := 2, firstBackoff; n < 12; n, d = n+1, min(2*d, maxBackoff) {
+	for n, d := 2, firstBackoff; n < 12; n, d = n+1, min(2*d, most) {
 		for range 50 {
-			if got := backoff(n); got < d/2 || got > d {
+			if got := backoff(n, most); got < d/2 || got > d {
 				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, got, d/2, d)
 			}
 		}
 	}
-	if got := backoff(1000); got > maxBackoff {
-		t.Errorf("backoff(1000) = %s, want at most %s", got, maxBackoff)
+	if got := backoff(1000, most); got > most {
+		t.Errorf("backoff(1000) = %s, want at most %s", got, most)
+	}
+	if got := backoff(1000, time.Second); got > time.Second {
+		t.Errorf("backoff(1000) with 1s the most = %s", got)
 	}
 }
 

@@ -137,6 +137,20 @@ var supervisorCases = []struct {
 		}
 	},
 }, {
+	name: "quick crashes back off from 100ms, doubling, up to MaxBackoff",
+	cfg:  Config{Workers: 1, ReadyOn: ReadyOnNotify, MaxRestarts: -1, MaxBackoff: 200 * time.Millisecond},
+	sc: script{
+		{"exit w1 1", "fork w2"},
+		{"exit w2 1", ""},
+		{"pass 100ms", "fork w3"}, // 50–100 ms
+		{"exit w3 1", ""},
+		{"pass 200ms", "fork w4"}, // 100–200 ms
+		{"exit w4 1", ""},
+		{"pass 200ms", "fork w5"}, // 200–400 ms, but at most 200
+		{"exit w5 1", ""},
+		{"pass 200ms", "fork w6"},
+	},
+}, {
 	name: "crashes further apart than --restart-window are restarted for ever",
 	cfg:  Config{Workers: 1, ReadyOn: ReadyOnNotify, MaxRestarts: 1, RestartWindow: time.Minute},
 	sc: script{
