@@ -18,6 +18,8 @@ FROM ${BUILDER} AS build
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-trimpath
 COPY go.mod go.sum ./
+# The worker SDK is a module of its own, replaced by this directory.
+COPY pkg/worker/go.mod pkg/worker/
 RUN go mod download
 COPY cmd cmd
 COPY pkg pkg

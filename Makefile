@@ -32,10 +32,15 @@ build: shim ## build bin/shardinit (with the LD_PRELOAD shim) and bin/hello
 docs: ## write the README's settings table from cmd/shardinit/table.go (a test fails when they differ)
 	$(GO) test -count=1 -run TestReadmeSettings ./cmd/shardinit -update
 
+# The worker SDK (pkg/worker) is a module of its own: ./... stops at it.
+WORKER_SDK := cd pkg/worker &&
+
 test: shim ## vet, the shim's own tests (ASan, valgrind), every Go test with the race detector (root for the PID 1 tests), then fuzz
 	$(GO) vet ./...
+	$(WORKER_SDK) $(GO) vet ./...
 	@if test -f $(EMBEDDED); then $(MAKE) -s -C shim test; fi
 	$(GO) test -race -count=1 -tags "$(SHIM_TAG)" ./...
+	$(WORKER_SDK) $(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
 
 # go test -fuzz takes one target at a time: each func Fuzz… found in a
@@ -55,6 +60,7 @@ demo: build ## run shardinit with examples/hello on $(ADDR) (health on :8081); C
 lint: ## gofmt and go vet must be clean
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(WORKER_SDK) $(GO) vet ./...
 
 e2e-image: ## build the image on a real Docker engine (started here) and run it: PID 1, probes, docker stop
 	bash test/e2e-image.sh

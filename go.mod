@@ -7,6 +7,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
+	github.com/shardinit/shardinit/pkg/worker v0.0.0
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.49.0
 	sigs.k8s.io/yaml v1.6.0
@@ -23,3 +24,7 @@ require (
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// The worker SDK is a module of its own, so that a worker can require it
+// alone (no dependencies, an old go line); here it is the copy beside us.
+replace github.com/shardinit/shardinit/pkg/worker => ./pkg/worker

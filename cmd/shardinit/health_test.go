@@ -341,7 +341,7 @@ func TestMetricsAndStatusCommand(t *testing.T) {
 	in.stopCleanly()
 }
 
-// A worker written with the SDK (listen.Serve) reports READY=1 by itself,
+// A worker written with the SDK (worker.Serve) reports READY=1 by itself,
 // and stops cleanly.
 func TestSDKWorkerReportsReady(t *testing.T) {
 	t.Parallel()

@@ -4,7 +4,7 @@
 //	shardinit --listen http=:8080 -- hello
 //	curl localhost:8080   →   hello from worker 1 of 2 (pid 42)
 //
-// It is written against shardinit's worker SDK, listen.Serve: the
+// It is written against shardinit's worker SDK, worker.Serve: the
 // inherited listeners, READY=1 for --ready-on notify, SHARDINIT_MAX_CONNS,
 // and on SIGTERM or SIGINT a drain that fails no request (so that rolling
 // restarts and scale-downs lose nothing), then exit 0.
@@ -17,7 +17,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/worker"
 )
 
 func main() {
@@ -28,7 +28,7 @@ func main() {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	if err := listen.Serve(srv, 5*time.Second); err != nil {
+	if err := worker.Serve(srv, 5*time.Second); err != nil {
 		log.Fatalf("hello: %v", err)
 	}
 }

@@ -5,11 +5,11 @@
 //
 // Modes:
 //
-//	http            serve the inherited listeners (listen.Inherited); exit 0 on TERM or INT
+//	http            serve the inherited listeners (worker.Inherited); exit 0 on TERM or INT
 //	systemd         the same, with go-systemd's activation.Listeners()
 //	notify DIR      serve; send READY=1 (go-systemd's daemon.SdNotify) once DIR/ready-<pid> exists
 //	watchdog        serve, send READY=1, and WATCHDOG=1 every WATCHDOG_USEC/4 until SIGUSR2
-//	sdk             serve "/" with listen.Serve alone (the worker SDK: READY=1, drain)
+//	sdk             serve "/" with worker.Serve alone (the worker SDK: READY=1, drain)
 //	ignore-term     serve, but ignore SIGTERM
 //	sleep           serve nothing, handle no signal (dies of whatever comes)
 //	exit CODE       exit at once with CODE
@@ -39,7 +39,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
-	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/worker"
 )
 
 // Info is what a worker reports about itself at /info.
@@ -100,7 +100,7 @@ func Main(args []string) int {
 }
 
 func inherited() ([]net.Listener, error) {
-	named, err := listen.Inherited()
+	named, err := worker.Inherited()
 	var out []net.Listener
 	for _, l := range named {
 		out = append(out, l.Listener)
@@ -151,7 +151,7 @@ func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.
 	if notify != nil {
 		go notify(usr2, &pings)
 	}
-	if err := listen.ServeHTTP(ctx, &http.Server{Handler: mux}, ls, 3*time.Second); err != nil {
+	if err := worker.ServeHTTP(ctx, &http.Server{Handler: mux}, ls, 3*time.Second); err != nil {
 		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
 		return 1
 	}
@@ -186,7 +186,7 @@ func sdkServe() int {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %d\n", slot, os.Getpid())
 	})}
-	if err := listen.Serve(srv, 3*time.Second); err != nil {
+	if err := worker.Serve(srv, 3*time.Second); err != nil {
 		fmt.Fprintf(os.Stderr, "testworker: %v\n", err)
 		return 1
 	}

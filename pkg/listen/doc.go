@@ -1,5 +1,7 @@
-// Package listen binds the sockets that shardinit hands to its workers, and
-// lets a Go worker take them back (Inherited).
+// Package listen binds the sockets that shardinit hands to its workers and
+// keeps their SO_REUSEPORT groups: shards, queues, steering. A Go worker
+// takes its sockets back with the worker SDK (package worker, a module of
+// its own).
 //
 // shardinit binds every listener itself, before any worker exists. In the
 // default per-worker mode each TCP listener becomes a SO_REUSEPORT group of

@@ -3,7 +3,13 @@ package spawn
 import (
 	"strconv"
 	"strings"
+
+	sdk "github.com/shardinit/shardinit/pkg/worker"
 )
+
+// firstFD is where the systemd protocol puts a worker's first socket, the
+// fd the worker SDK reads it from.
+const firstFD = sdk.FirstFD
 
 // ownedVars are the variables shardinit sets for each worker. Copies that
 // shardinit itself inherited are dropped: a worker must never take another
@@ -57,9 +63,6 @@ func workerEnv(base []string, slot, slots int, names []string, gomaxprocs int) [
 	}
 	return env
 }
-
-// firstFD is where the systemd protocol puts a worker's first socket.
-const firstFD = 3
 
 // withPreload puts lib first in LD_PRELOAD, keeping what the user preloads.
 func withPreload(env []string, lib string) []string {

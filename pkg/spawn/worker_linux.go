@@ -129,7 +129,7 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 // SIGKILL. A worker that shares its queue with its successor (a stuck
 // one, or a roll that could not steer) may take a few more connections
 // from it until its listener closes; a worker that drains properly
-// (listen.ServeHTTP) answers those too, while one that calls Go's
+// (worker.ServeHTTP) answers those too, while one that calls Go's
 // http.Server.Shutdown alone may drop them.
 func (s *supervisor) retire(w *worker, now time.Time) {
 	w.stopping, w.killAt, s.changed = true, now.Add(s.cfg.StopTimeout), true

@@ -12,7 +12,7 @@
 //
 // Every answer names the worker's PID ("… (pid 42)"), which the balance
 // section counts. On SIGTERM or SIGINT it drains as examples/hello does
-// (listen.ServeHTTP) and exits 0. When NOTIFY_SOCKET is set it says READY=1
+// (worker.ServeHTTP) and exits 0. When NOTIFY_SOCKET is set it says READY=1
 // once it serves, in either mode.
 package main
 
@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/shardinit/shardinit/internal/gosystemd"
-	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/worker"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +74,7 @@ func main() {
 		return
 	}
 	if addr == "" {
-		if err := listen.Serve(srv, *grace); err != nil {
+		if err := worker.Serve(srv, *grace); err != nil {
 			log.Fatalf("cpu: %v", err)
 		}
 		return
@@ -95,10 +95,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("cpu: %v", err)
 	}
-	// As listen.Serve does with an inherited socket (the connection limiter,
+	// As worker.Serve does with an inherited socket (the connection limiter,
 	// READY=1, STOPPING=1 and the drain): only the way the socket arrived
 	// differs.
-	if err := listen.ServeListeners(srv, []net.Listener{l}, *grace); err != nil {
+	if err := worker.ServeListeners(srv, []net.Listener{l}, *grace); err != nil {
 		log.Fatalf("cpu: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package listen
+package worker
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ func TestNotify(t *testing.T) {
 		want string
 	}{
 		{Ready, "READY=1"}, {Stopping, "STOPPING=1"}, {Watchdog, "WATCHDOG=1"},
-		{func() error { return Status("warming up") }, "STATUS=warming up"},
+		{func() error { return StatusLine("warming up") }, "STATUS=warming up"},
 	} {
 		want := c.want
 		if err := c.send(); err != nil {

@@ -1,4 +1,4 @@
-package listen
+package worker
 
 import (
 	"errors"
@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// firstFD is where the systemd protocol puts the first socket.
-const firstFD = 3
+// FirstFD is where the systemd protocol puts the first socket
+// (SD_LISTEN_FDS_START); the others follow it.
+const FirstFD = 3
 
 // ErrNoListeners says that the process was not given any sockets.
 var ErrNoListeners = errors.New("no listeners inherited: LISTEN_FDS is not set for this process (run it under shardinit)")
@@ -36,10 +37,10 @@ func Inherited() ([]InheritedListener, error) {
 	}
 	out := make([]InheritedListener, 0, n)
 	for i := 0; i < n; i++ {
-		l, err := fileListener(firstFD+i, names[i])
+		l, err := fileListener(FirstFD+i, names[i])
 		if err != nil {
 			closeAll(out)
-			closeFrom(firstFD+i+1, firstFD+n)
+			closeFrom(FirstFD+i+1, FirstFD+n)
 			return nil, err
 		}
 		out = append(out, InheritedListener{Name: names[i], Listener: l})

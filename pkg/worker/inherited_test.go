@@ -1,6 +1,6 @@
 //go:build unix
 
-package listen
+package worker
 
 import (
 	"bufio"
@@ -13,10 +13,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 var listenVars = []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"}
@@ -72,8 +71,8 @@ func leakedFDs() []int {
 	var leaked []int
 	for _, e := range entries {
 		fd, _ := strconv.Atoi(e.Name())
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if fd >= 3 && err == nil && flags&unix.FD_CLOEXEC == 0 {
+		flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if fd >= 3 && errno == 0 && flags&syscall.FD_CLOEXEC == 0 {
 			leaked = append(leaked, fd)
 		}
 	}

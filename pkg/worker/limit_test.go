@@ -1,4 +1,4 @@
-package listen
+package worker
 
 import (
 	"net"
@@ -35,14 +35,16 @@ func TestLimitCapsAndRaises(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)
 	for range 10 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			resp, err := client.Get("http://" + l.Addr().String())
 			if err != nil {
 				errs <- err
 				return
 			}
 			resp.Body.Close()
-		})
+		}()
 	}
 	for range 2 {
 		<-entered

@@ -1,4 +1,4 @@
-package listen_test
+package worker_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/shardinit/shardinit/pkg/listen"
+	"github.com/shardinit/shardinit/pkg/worker"
 )
 
 // A whole worker: serve on the sockets shardinit passed, report ready,
@@ -15,14 +15,14 @@ func ExampleServe() {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello")
 	})}
-	if err := listen.Serve(srv, 10*time.Second); err != nil {
+	if err := worker.Serve(srv, 10*time.Second); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // The listeners alone, for a server that is not net/http.
 func ExampleInherited() {
-	listeners, err := listen.Inherited()
+	listeners, err := worker.Inherited()
 	if err != nil {
 		log.Fatal(err) // not started by shardinit or systemd
 	}
@@ -34,11 +34,11 @@ func ExampleInherited() {
 // Cap simultaneous connections, and change the cap while serving; the
 // connections above it wait in the kernel's queue.
 func ExampleLimit() {
-	inherited, err := listen.Inherited()
+	inherited, err := worker.Inherited()
 	if err != nil {
 		log.Fatal(err)
 	}
-	limited := listen.Limit(inherited[0].Listener, 100)
+	limited := worker.Limit(inherited[0].Listener, 100)
 	go http.Serve(limited, nil)
 	limited.SetLimit(500) // later, e.g. once caches are warm
 	fmt.Println("free slots:", limited.Free())
@@ -46,13 +46,13 @@ func ExampleLimit() {
 
 // Readiness, status and the watchdog, for --ready-on notify and --watchdog.
 func ExampleReady() {
-	listen.Status("loading the model")
+	worker.StatusLine("loading the model")
 	// … load it …
-	listen.Ready()
-	if every, _ := listen.WatchdogInterval(); every > 0 {
+	worker.Ready()
+	if every, _ := worker.WatchdogInterval(); every > 0 {
 		go func() {
 			for range time.Tick(every) {
-				listen.Watchdog()
+				worker.Watchdog()
 			}
 		}()
 	}

@@ -1,4 +1,4 @@
-package listen
+package worker
 
 import (
 	"fmt"
@@ -35,8 +35,9 @@ func Ready() error { return Notify("READY=1") }
 // Stopping says the worker is going down: it no longer counts as ready.
 func Stopping() error { return Notify("STOPPING=1") }
 
-// Status sets the line shardinit shows for this worker in /status.
-func Status(text string) error { return Notify("STATUS=" + text) }
+// StatusLine sets the line shardinit shows for this worker in /status
+// (sd_notify's STATUS=).
+func StatusLine(text string) error { return Notify("STATUS=" + text) }
 
 // Watchdog pings the watchdog; send it at least every WatchdogInterval.
 func Watchdog() error { return Notify("WATCHDOG=1") }

@@ -1,4 +1,4 @@
-package listen
+package worker
 
 import (
 	"context"
@@ -74,11 +74,13 @@ func ServeHTTP(ctx context.Context, srv *http.Server, listeners []net.Listener, 
 	var serving sync.WaitGroup
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
-		serving.Go(func() {
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				errs <- err
 			}
-		})
+		}()
 	}
 	select {
 	case <-ctx.Done():
