@@ -48,7 +48,7 @@ func envInts(name string, def []int) []int {
 // snapshot is looked at whenever the pool logs (it logs a readiness change
 // right after storing the snapshot, so readiness is timed exactly) and
 // every half millisecond (which bounds the error of everything else).
-func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time.Duration {
+func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Snapshot) bool) time.Duration {
 	b.Helper()
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 5 * time.Second
@@ -57,7 +57,7 @@ func runPool(b *testing.B, cfg spawn.Config, until func(spawn.Status) bool) time
 	reached := make(chan struct{})
 	var once sync.Once
 	look := func() {
-		if st, ok := pool.Status(); ok && until(st) {
+		if st, ok := pool.Snapshot(); ok && until(st) {
 			once.Do(func() { close(reached) })
 		}
 	}
@@ -116,7 +116,7 @@ func BenchmarkSpawn(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
 			var ready time.Duration
 			for b.Loop() {
-				ready += runPool(b, spawn.Config{Command: []string{"sleep", "3600"}, Workers: n}, spawn.Status.Ready)
+				ready += runPool(b, spawn.Config{Command: []string{"sleep", "3600"}, Workers: n}, spawn.Snapshot.Ready)
 			}
 			b.ReportMetric(float64(ready.Microseconds())/1000/float64(b.N), "ms-to-ready/op")
 		})
@@ -157,7 +157,7 @@ func BenchmarkReap(b *testing.B) {
 			mark := filepath.Join(b.TempDir(), "orphaned-at")
 			var reapedAt time.Time
 			runPool(b, spawn.Config{Command: []string{"python3", "-c", stormScript, strconv.Itoa(n), mark}, Workers: 1},
-				func(st spawn.Status) bool {
+				func(st spawn.Snapshot) bool {
 					if st.Counters.OrphansReaped >= uint64(n) {
 						reapedAt = time.Now()
 						return true
@@ -180,11 +180,11 @@ func BenchmarkReap(b *testing.B) {
 }
 
 // statusOf is a pool of n ready workers, as the supervisor reports it.
-func statusOf(n int) spawn.Status {
-	st := spawn.Status{Phase: spawn.Running, MinReady: n, Counters: spawn.Counters{
+func statusOf(n int) spawn.Snapshot {
+	st := spawn.Snapshot{Phase: spawn.Running, MinReady: n, Counters: spawn.Counters{
 		Starts: uint64(n), Exits: map[string]uint64{"clean": 1, "signal": 2}, Signals: map[string]uint64{"SIGHUP": 1}}}
 	for i := range n {
-		st.Slots = append(st.Slots, spawn.SlotStatus{Slot: i, State: spawn.StateReady, PID: 1000 + i,
+		st.Slots = append(st.Slots, spawn.SlotSnapshot{Slot: i, State: spawn.StateReady, PID: 1000 + i,
 			Generation: 1, Started: time.Now()})
 	}
 	return st
@@ -240,10 +240,10 @@ func BenchmarkMetricsScrape(b *testing.B) { benchScrape(b, "/metrics") }
 func BenchmarkStatus(b *testing.B) { benchScrape(b, "/status") }
 
 // fixedPool is a pool whose snapshot never changes.
-type fixedPool struct{ st spawn.Status }
+type fixedPool struct{ st spawn.Snapshot }
 
-func (p fixedPool) Status() (spawn.Status, bool) { return p.st, true }
-func (fixedPool) Alive(context.Context) error    { return nil }
+func (p fixedPool) Snapshot() (spawn.Snapshot, bool) { return p.st, true }
+func (fixedPool) Alive(context.Context) error        { return nil }
 
 // onLog is a log handler that discards every record after calling look.
 type onLog struct{ look func() }

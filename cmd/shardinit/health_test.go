@@ -134,8 +134,8 @@ func TestReadyOnNotify(t *testing.T) {
 	makeReady(t, dir, pids[1])
 	p.waitCode("/readyz", http.StatusOK)
 	for _, sl := range p.status().Slots {
-		if sl.Status != "serving" {
-			t.Errorf("slot %d STATUS %q, want the worker's STATUS=serving", sl.Slot, sl.Status)
+		if sl.StatusLine != "serving" {
+			t.Errorf("slot %d STATUS %q, want the worker's STATUS=serving", sl.Slot, sl.StatusLine)
 		}
 	}
 

@@ -96,7 +96,7 @@ func printStatus(w io.Writer, r health.Report) {
 	fmt.Fprintln(tw, "SLOT\tSTATE\tPID\tGEN\tRESTARTS\tUPTIME\tLAST EXIT\tSTATUS")
 	for _, sl := range r.Slots {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", sl.Slot, visible(sl.State), pidText(sl), sl.Generation, sl.Restarts,
-			uptimeText(sl), orDash(visible(sl.LastExit)), orDash(visible(sl.Status)))
+			uptimeText(sl), orDash(visible(sl.LastExit)), orDash(visible(sl.StatusLine)))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

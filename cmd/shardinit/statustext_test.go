@@ -17,7 +17,7 @@ func TestStatusCommandShowsNoTerminalControls(t *testing.T) {
 	in, _ := startPool(t, start{}, 1, p.flag(), "status-text", hostile)
 	eventually(t, 10*time.Second, "the worker's STATUS= in /status", func() bool {
 		r := p.status()
-		return len(r.Slots) == 1 && r.Slots[0].Status == hostile
+		return len(r.Slots) == 1 && r.Slots[0].StatusLine == hostile
 	})
 	out := &syncBuffer{}
 	st := startShardinit(t, start{stdout: out}, "status", "--health-addr", p.addr)

@@ -18,15 +18,15 @@ const aliveTimeout = time.Second
 // supervisor's first report.
 type check struct {
 	name string
-	run  func(ctx context.Context, st *spawn.Status) error
+	run  func(ctx context.Context, st *spawn.Snapshot) error
 }
 
 var errNoStatus = errors.New("the supervisor has not reported yet")
 
 // statusCheck is a check on the supervisor's last report, which fails
 // while there is none.
-func statusCheck(name string, f func(spawn.Status) error) check {
-	return check{name, func(_ context.Context, st *spawn.Status) error {
+func statusCheck(name string, f func(spawn.Snapshot) error) check {
+	return check{name, func(_ context.Context, st *spawn.Snapshot) error {
 		if st == nil {
 			return errNoStatus
 		}
@@ -35,7 +35,7 @@ func statusCheck(name string, f func(spawn.Status) error) check {
 }
 
 func (h *Health) supervisorCheck() check {
-	return check{"supervisor", func(ctx context.Context, _ *spawn.Status) error {
+	return check{"supervisor", func(ctx context.Context, _ *spawn.Snapshot) error {
 		if h.opts.Pool == nil {
 			return nil
 		}
@@ -48,7 +48,7 @@ func (h *Health) supervisorCheck() check {
 func (h *Health) livezChecks() []check {
 	return []check{
 		h.supervisorCheck(),
-		statusCheck("workers", func(st spawn.Status) error {
+		statusCheck("workers", func(st spawn.Snapshot) error {
 			if stuck := st.Stuck(); len(stuck) > 0 {
 				return fmt.Errorf("stuck worker in slot %s: its queue does not drain", joinInts(stuck))
 			}
@@ -60,13 +60,13 @@ func (h *Health) livezChecks() []check {
 func (h *Health) readyzChecks() []check {
 	return []check{
 		h.supervisorCheck(),
-		statusCheck("draining", func(st spawn.Status) error {
+		statusCheck("draining", func(st spawn.Snapshot) error {
 			if st.Phase != spawn.Running {
 				return fmt.Errorf("%s", st.Phase)
 			}
 			return nil
 		}),
-		statusCheck("workers", func(st spawn.Status) error {
+		statusCheck("workers", func(st spawn.Snapshot) error {
 			if n := st.ReadySlots(); n < st.MinReady {
 				return fmt.Errorf("%d of %d slots ready, %d needed", n, len(st.Slots), st.MinReady)
 			}
@@ -79,8 +79,8 @@ func (h *Health) readyzChecks() []check {
 // list otherwise; ?verbose lists the checks either way.
 func (h *Health) serveChecks(probe string, checks []check) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var last *spawn.Status
-		if st, known := h.status(); known {
+		var last *spawn.Snapshot
+		if st, known := h.snapshot(); known {
 			last = &st
 		}
 		var out strings.Builder

@@ -46,8 +46,8 @@ type Options struct {
 
 // Pool is what Health reads of the pool; *spawn.Pool has it.
 type Pool interface {
-	// Status is the last snapshot; known is false before the first.
-	Status() (st spawn.Status, known bool)
+	// Snapshot is the last snapshot; known is false before the first.
+	Snapshot() (st spawn.Snapshot, known bool)
 	// Alive fails if the supervisor's loop does not answer before ctx ends.
 	Alive(ctx context.Context) error
 }
@@ -79,15 +79,15 @@ func (h *Health) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /status", h.serveStatus)
 }
 
-func (h *Health) status() (spawn.Status, bool) {
+func (h *Health) snapshot() (spawn.Snapshot, bool) {
 	if h.opts.Pool == nil {
-		return spawn.Status{}, false
+		return spawn.Snapshot{}, false
 	}
-	return h.opts.Pool.Status()
+	return h.opts.Pool.Snapshot()
 }
 
 // Stopping reports whether the pool has begun to stop (draining or later).
 func (h *Health) Stopping() bool {
-	st, known := h.status()
+	st, known := h.snapshot()
 	return known && st.Phase != spawn.Running
 }

@@ -33,21 +33,21 @@ type fixture struct {
 // answers alive.
 type fakePool struct {
 	mu    sync.Mutex
-	st    *spawn.Status
+	st    *spawn.Snapshot
 	alive error
 }
 
-func (p *fakePool) set(st spawn.Status) {
+func (p *fakePool) set(st spawn.Snapshot) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st = &st
 }
 
-func (p *fakePool) Status() (spawn.Status, bool) {
+func (p *fakePool) Snapshot() (spawn.Snapshot, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.st == nil {
-		return spawn.Status{}, false
+		return spawn.Snapshot{}, false
 	}
 	return *p.st, true
 }
@@ -79,11 +79,11 @@ func (f *fixture) get(path string) (int, string) {
 	return rec.Code, rec.Body.String()
 }
 
-func status(phase spawn.Phase, minReady int, states ...string) spawn.Status {
-	st := spawn.Status{Phase: phase, MinReady: minReady,
+func status(phase spawn.Phase, minReady int, states ...string) spawn.Snapshot {
+	st := spawn.Snapshot{Phase: phase, MinReady: minReady,
 		Counters: spawn.Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
 	for i, s := range states {
-		st.Slots = append(st.Slots, spawn.SlotStatus{Slot: i, State: s, PID: 100 + i, Generation: 1, Started: time.Now()})
+		st.Slots = append(st.Slots, spawn.SlotSnapshot{Slot: i, State: s, PID: 100 + i, Generation: 1, Started: time.Now()})
 	}
 	return st
 }
@@ -92,7 +92,7 @@ func TestProbes(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, c := range []struct {
 		name     string
-		st       *spawn.Status
+		st       *spawn.Snapshot
 		alive    error
 		path     string
 		code     int

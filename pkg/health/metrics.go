@@ -68,7 +68,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	st, _ := c.h.status()
+	st, _ := c.h.snapshot()
 	collectWorkers(ch, st)
 	collectCounters(ch, st.Counters)
 	ch <- gaugeOf(descReady, boolFloat(st.Ready()))
@@ -84,7 +84,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func collectWorkers(ch chan<- prometheus.Metric, st spawn.Status) {
+func collectWorkers(ch chan<- prometheus.Metric, st spawn.Snapshot) {
 	byState := map[string]int{}
 	for _, sl := range st.Slots {
 		byState[sl.State]++

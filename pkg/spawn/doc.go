@@ -8,7 +8,7 @@
 // Pool.Run runs the supervisor: a loop on one goroutine that holds every
 // slot, worker and deadline, so nothing in it needs a lock. Each pass
 // reaps, advances every slot whose state is due to change, publishes a
-// snapshot (which Pool.Status reads from any goroutine) and sleeps until
+// snapshot (which Pool.Snapshot reads from any goroutine) and sleeps until
 // the next deadline or event:
 // SIGCHLD, another signal, a note on a worker's NOTIFY_SOCKET, or a probe
 // from Pool.Alive. Every handler takes the time of the pass, so a state

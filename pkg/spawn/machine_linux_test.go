@@ -57,7 +57,7 @@ func newMachine(t *testing.T, cfg Config) *machine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snap atomic.Pointer[Status]
+	var snap atomic.Pointer[Snapshot]
 	m.s = newSupervisor(withDefaults(cfg), n, &snap)
 	m.s.os = osCalls{forkExec: m.forkExec, kill: m.kill, wait4: m.wait4, now: func() time.Time { return m.now }}
 	t.Cleanup(func() {

@@ -15,9 +15,9 @@ type Pool struct {
 	cfg    Config
 	probes chan chan struct{}
 	stops  chan error
-	// snapshot is the supervisor's last published Status; nil before Run
+	// snapshot is the supervisor's last published Snapshot; nil before Run
 	// has published one.
-	snapshot atomic.Pointer[Status]
+	snapshot atomic.Pointer[Snapshot]
 }
 
 // New applies the defaults to cfg and finds the command (unless cfg.Path
@@ -81,14 +81,14 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	return code, s.stopCause
 }
 
-// Status is the pool's last snapshot, which the supervisor publishes after
-// any pass that changed something; known is false until the first one.
-// It may be called from any goroutine.
-func (p *Pool) Status() (st Status, known bool) {
+// Snapshot is the pool's last snapshot, which the supervisor publishes
+// after any pass that changed something; known is false until the first
+// one. It may be called from any goroutine.
+func (p *Pool) Snapshot() (st Snapshot, known bool) {
 	if sp := p.snapshot.Load(); sp != nil {
 		return *sp, true
 	}
-	return Status{}, false
+	return Snapshot{}, false
 }
 
 // Stop asks the pool to stop, as a stop signal would, for a reason of its

@@ -5,15 +5,15 @@ import (
 	"slices"
 )
 
-// publish stores a new snapshot for Pool.Status when something changed,
+// publish stores a new snapshot for Pool.Snapshot when something changed,
 // and logs the changes of readiness and liveness it makes.
 func (s *supervisor) publish() {
 	if !s.changed {
 		return
 	}
 	s.changed = false
-	st := Status{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
-		Slots: make([]SlotStatus, len(s.slots)), Counters: s.counters}
+	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
+		Slots: make([]SlotSnapshot, len(s.slots)), Counters: s.counters}
 	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
@@ -44,10 +44,10 @@ func (s *supervisor) minReady() int {
 	return s.cfg.MinReady
 }
 
-func (s *supervisor) slotStatus(sl *slot) SlotStatus {
-	ss := SlotStatus{Slot: sl.index, Generation: sl.generation, Restarts: max(sl.generation-1, 0), LastExit: sl.lastExit, State: StateStopped}
+func (s *supervisor) slotStatus(sl *slot) SlotSnapshot {
+	ss := SlotSnapshot{Slot: sl.index, Generation: sl.generation, Restarts: max(sl.generation-1, 0), LastExit: sl.lastExit, State: StateStopped}
 	if w := sl.current; w != nil {
-		ss.PID, ss.Started, ss.Status, ss.State = w.pid, w.started, w.status, workerState(w)
+		ss.PID, ss.Started, ss.StatusLine, ss.State = w.pid, w.started, w.status, workerState(w)
 	} else if !sl.restartAt.IsZero() {
 		ss.State = StateRestarting
 	}

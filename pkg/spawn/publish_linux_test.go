@@ -15,7 +15,7 @@ import (
 // change, so a busy pool does not flood the log.
 func TestPublishLogsChangesOnly(t *testing.T) {
 	var logs bytes.Buffer
-	var snap atomic.Pointer[Status]
+	var snap atomic.Pointer[Snapshot]
 	s := newSupervisor(Config{Workers: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil, &snap)
 	w0, w1 := &worker{pid: 10, slot: s.slots[0]}, &worker{pid: 11, slot: s.slots[1]}
 	s.slots[0].current, s.slots[1].current = w0, w1
@@ -32,7 +32,7 @@ func TestPublishLogsChangesOnly(t *testing.T) {
 	pass(func() { w1.status = "busy" })
 
 	st := snap.Load()
-	if st == nil || st.Slots[1].Status != "busy" {
+	if st == nil || st.Slots[1].StatusLine != "busy" {
 		t.Fatalf("last snapshot %+v, want slot 1's status \"busy\"", st)
 	}
 	got := logs.String()
@@ -50,7 +50,7 @@ func TestPublishLogsChangesOnly(t *testing.T) {
 // TestStopCause: Pool.Stop(nil) is a plain stop, and only the first cause
 // is what Run returns.
 func TestStopCause(t *testing.T) {
-	var snap atomic.Pointer[Status]
+	var snap atomic.Pointer[Snapshot]
 	s := newSupervisor(Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)}, nil, &snap)
 	now := time.Now()
 	s.onStop(nil, now)

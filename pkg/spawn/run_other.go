@@ -32,8 +32,8 @@ func (*Pool) Run(context.Context, Signals) (int, error) { return 0, ErrNotSuppor
 // Alive fails where workers cannot be supervised.
 func (*Pool) Alive(context.Context) error { return ErrNotSupported }
 
-// Status knows nothing where workers cannot be supervised.
-func (*Pool) Status() (Status, bool) { return Status{}, false }
+// Snapshot knows nothing where workers cannot be supervised.
+func (*Pool) Snapshot() (Snapshot, bool) { return Snapshot{}, false }
 
 // Stop does nothing where workers cannot be supervised.
 func (*Pool) Stop(error) {}

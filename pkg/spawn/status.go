@@ -12,7 +12,7 @@ const (
 	Killing  Phase = "killing"  // --stop-timeout passed; SIGKILL went out
 )
 
-// Worker and slot states, as reported in Status and metrics.
+// Worker and slot states, as a Snapshot and the metrics report them.
 const (
 	StateStarting   = "starting"   // started, not ready yet
 	StateReady      = "ready"      // serving
@@ -22,19 +22,19 @@ const (
 	StateStopped    = "stopped"    // a slot that will get no worker
 )
 
-// Status is a snapshot of the pool, as Pool.Status returns it.
-type Status struct {
+// Snapshot is the pool as it was at the end of a pass of the supervisor's loop, as Pool.Snapshot returns it.
+type Snapshot struct {
 	Phase Phase
 	// MinReady is how many ready slots make the pool ready.
 	MinReady int
 	// Rolling says that a rolling restart is under way.
 	Rolling  bool
-	Slots    []SlotStatus
+	Slots    []SlotSnapshot
 	Counters Counters
 }
 
-// SlotStatus describes one worker slot.
-type SlotStatus struct {
+// SlotSnapshot describes one worker slot.
+type SlotSnapshot struct {
 	Slot int
 	// State is the current worker's state, or restarting/stopped when the
 	// slot has no worker.
@@ -49,8 +49,8 @@ type SlotStatus struct {
 	Started time.Time
 	// LastExit describes how the previous worker ended ("" if none did).
 	LastExit string
-	// Status is the worker's last STATUS= message.
-	Status string
+	// StatusLine is the worker's last STATUS= message.
+	StatusLine string
 	// Successor is the PID of a rolling restart's new worker that is not
 	// ready yet; 0 if none.
 	Successor int
@@ -87,7 +87,7 @@ type Counters struct {
 }
 
 // ReadySlots counts the slots whose worker is ready.
-func (s Status) ReadySlots() int {
+func (s Snapshot) ReadySlots() int {
 	n := 0
 	for _, sl := range s.Slots {
 		if sl.State == StateReady {
@@ -99,12 +99,12 @@ func (s Status) ReadySlots() int {
 
 // Ready reports whether at least MinReady slots have a ready worker and no
 // stop is under way.
-func (s Status) Ready() bool {
+func (s Snapshot) Ready() bool {
 	return s.Phase == Running && len(s.Slots) > 0 && s.ReadySlots() >= s.MinReady
 }
 
 // Stuck lists the slots whose worker is stuck.
-func (s Status) Stuck() []int {
+func (s Snapshot) Stuck() []int {
 	var stuck []int
 	for _, sl := range s.Slots {
 		if sl.State == StateStuck {

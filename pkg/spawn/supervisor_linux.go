@@ -55,8 +55,8 @@ type supervisor struct {
 	exitCode    int
 	counters    Counters
 	changed     bool
-	snapshot    *atomic.Pointer[Status] // what publish stores, for Pool.Status
-	stopCause   error                   // given to Pool.Stop
+	snapshot    *atomic.Pointer[Snapshot] // what publish stores, for Pool.Snapshot
+	stopCause   error                     // given to Pool.Stop
 }
 
 // slot is one place in the pool, with one shard socket per listener.
@@ -108,7 +108,7 @@ type events struct {
 	stops    <-chan error // Pool.Stop
 }
 
-func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Status]) *supervisor {
+func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Snapshot]) *supervisor {
 	s := &supervisor{cfg: cfg, os: realOS, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
 		bySocket: map[*notifySocket]*worker{}, phase: Running,
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}

@@ -37,10 +37,10 @@ type SlotReport struct {
 	// Uptime is how long the current worker has run, in seconds.
 	Uptime   float64 `json:"uptime_seconds"`
 	LastExit string  `json:"last_exit"`
-	// Status is the worker's last STATUS= message.
-	Status    string `json:"status"`
-	Successor int    `json:"successor,omitempty"`
-	Retiring  []int  `json:"retiring,omitempty"`
+	// StatusLine is the worker's last STATUS= message.
+	StatusLine string `json:"status"`
+	Successor  int    `json:"successor,omitempty"`
+	Retiring   []int  `json:"retiring,omitempty"`
 	// Leftovers are processes that an exited worker of this slot left
 	// behind, until they are stopped (SIGKILL after --stop-timeout).
 	Leftovers []int `json:"leftovers,omitempty"`
@@ -62,7 +62,7 @@ type ShardReport struct {
 }
 
 func (h *Health) report(now time.Time) Report {
-	st, _ := h.status()
+	st, _ := h.snapshot()
 	r := Report{PID: os.Getpid(), StartTicks: selfStartTicks, Phase: string(st.Phase), Rolling: st.Rolling, RestartSignal: h.opts.RestartSignal,
 		Ready: st.Ready(), MinReady: st.MinReady,
 		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
@@ -82,9 +82,9 @@ func (h *Health) report(now time.Time) Report {
 	return r
 }
 
-func slotReport(sl spawn.SlotStatus, now time.Time) SlotReport {
+func slotReport(sl spawn.SlotSnapshot, now time.Time) SlotReport {
 	r := SlotReport{Slot: sl.Slot, State: sl.State, PID: sl.PID, Generation: sl.Generation,
-		Restarts: sl.Restarts, LastExit: sl.LastExit, Status: sl.Status, Successor: sl.Successor, Retiring: sl.Retiring, Leftovers: sl.Leftovers}
+		Restarts: sl.Restarts, LastExit: sl.LastExit, StatusLine: sl.StatusLine, Successor: sl.Successor, Retiring: sl.Retiring, Leftovers: sl.Leftovers}
 	if sl.PID != 0 {
 		r.Uptime = now.Sub(sl.Started).Seconds()
 	}
