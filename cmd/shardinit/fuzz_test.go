@@ -12,10 +12,10 @@ import (
 // checkInProcess runs `shardinit check ARGS` in this process, its output
 // discarded, and returns what shardinit prints on stderr (exitCode's line).
 func checkInProcess(args ...string) string {
-	app, own := appFor(append([]string{"shardinit", "check"}, args...))
+	app, own := appFor(append([]string{"shardinit", "check"}, args...), new(int))
 	stderr := &bytes.Buffer{}
 	app.Writer, app.ErrWriter = io.Discard, stderr
-	exitCode(app.RunContext(context.Background(), own), stderr)
+	exitCode(0, app.RunContext(context.Background(), own), stderr)
 	return stderr.String()
 }
 

@@ -19,27 +19,31 @@ var version = "dev"
 func main() {
 	// A worker being started passes through here first (see spawn.ExecStage).
 	spawn.ExecStage()
-	os.Exit(exitCode(run(context.Background(), os.Args), os.Stderr))
+	code, err := run(context.Background(), os.Args)
+	os.Exit(exitCode(code, err, os.Stderr))
 }
 
-// run is shardinit with its arguments.
-func run(ctx context.Context, args []string) error {
-	app, own := appFor(args)
-	return app.RunContext(ctx, own)
+// run is shardinit with its arguments: the workers' exit code, or an
+// error.
+func run(ctx context.Context, args []string) (int, error) {
+	code := 0
+	app, own := appFor(args, &code)
+	err := app.RunContext(ctx, own)
+	return code, err
 }
 
-// appFor is the app for args and the arguments it parses. Everything after
-// the first "--" is the worker command, never a flag or a subcommand of
-// shardinit's.
-func appFor(args []string) (*cli.App, []string) {
+// appFor is the app for args and the arguments it parses; the pool's exit
+// code goes to code. Everything after the first "--" is the worker
+// command, never a flag or a subcommand of shardinit's.
+func appFor(args []string, code *int) (*cli.App, []string) {
 	own, command := args, []string(nil)
 	if i := slices.Index(args, "--"); i >= 0 {
 		own, command = args[:i], args[i+1:]
 	}
-	return newApp(command), own
+	return newApp(command, code), own
 }
 
-func newApp(command []string) *cli.App {
+func newApp(command []string, code *int) *cli.App {
 	return &cli.App{
 		Name:      "shardinit",
 		Usage:     "run a network server on every core, as a correct PID 1",
@@ -50,7 +54,9 @@ func newApp(command []string) *cli.App {
 			if err := mistypedCommand(c); err != nil {
 				return err
 			}
-			return runPool(c, append(c.Args().Slice(), command...))
+			var err error
+			*code, err = runPool(c, append(c.Args().Slice(), command...))
+			return err
 		},
 		Commands:        []*cli.Command{checkCommand(command), statusCommand, restartCommand, signalCommand, versionCommand},
 		OnUsageError:    onUsageError,
@@ -63,24 +69,22 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return usagef("%v (see shardinit --help)", err)
 }
 
-// exitCode maps run's error to the process exit code and prints it as one
-// line, its control characters as escapes: 2 for bad input, the code an
-// ExitError carries, 1 otherwise.
-func exitCode(err error, stderr io.Writer) int {
+// exitCode is shardinit's exit code: the workers' without an error, else
+// the error's, printed as one line with its control characters as escapes:
+// 2 for bad input, 127 and 126 for a command not found or not executable,
+// as a shell says, 1 for anything else.
+func exitCode(workers int, err error, stderr io.Writer) int {
 	if err == nil {
-		return 0
+		return workers
 	}
-	var exit *spawn.ExitError
-	var usage usageError
 	code := 1
 	switch {
-	case errors.As(err, &exit):
-		if exit.Err == nil {
-			return exit.Code
-		}
-		code = exit.Code
-	case errors.As(err, &usage):
+	case errors.As(err, new(usageError)), errors.Is(err, spawn.ErrNoCommand):
 		code = 2
+	case errors.Is(err, spawn.ErrCommandNotFound):
+		code = 127
+	case errors.Is(err, spawn.ErrCommandNotExecutable):
+		code = 126
 	}
 	// One line, whatever the error quotes: an argument, a file, a worker.
 	fmt.Fprintf(stderr, "shardinit: %s\n", visible(err.Error()))

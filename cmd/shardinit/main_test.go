@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 		switch os.Args[1] {
 		case "shardinit":
 			applyTestHealthLimits()
-			os.Exit(exitCode(run(context.Background(), append([]string{"shardinit"}, os.Args[2:]...)), os.Stderr))
+			code, err := run(context.Background(), append([]string{"shardinit"}, os.Args[2:]...))
+			os.Exit(exitCode(code, err, os.Stderr))
 		case "worker":
 			os.Exit(testworker.Main(os.Args[2:]))
 		default:

@@ -15,8 +15,9 @@ import (
 )
 
 // runPool is shardinit's main job: bind, start the workers, supervise them
-// until they stop, and return their exit code.
-func runPool(c *cli.Context, command []string) error {
+// until they stop, and return their exit code; an error when they could
+// not start, or the pool was stopped for one.
+func runPool(c *cli.Context, command []string) (int, error) {
 	// Before anything else exists: a signal that arrives while we bind must
 	// neither kill us nor be lost.
 	signals, stopSignals := spawn.Notify()
@@ -27,12 +28,12 @@ func runPool(c *cli.Context, command []string) error {
 
 	p, log, err := preparePlan(c, command)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	reserveThreads(log)
 	set, err := listen.Bind(p.specs, p.pool.Workers, p.sockets)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer set.Close()
 	for _, line := range set.Refresh() { // another process's sockets on the port
@@ -43,16 +44,16 @@ func runPool(c *cli.Context, command []string) error {
 	p.pool.Logger = log
 	pool, err := spawn.New(p.pool)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
 		RestartSignal: restartSignalName(p.pool.Signals), Pool: pool})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	stopHealth, err := serveHealth(p.healthAddr, p.healthWait, h, p.registry, log, pool.Stop)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer stopHealth()
 
@@ -68,10 +69,10 @@ func runPool(c *cli.Context, command []string) error {
 	// An error: no worker started, or the health address stopped the pool.
 	code, err := pool.Run(c.Context, signals)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	log.Info("exiting", "code", code)
-	return &spawn.ExitError{Code: code}
+	return code, nil
 }
 
 // restartSignalName names the signal mapped to restart, for /status; "" if

@@ -7,29 +7,37 @@ import (
 	"os/exec"
 )
 
-// ExitError is an error that decides shardinit's exit code.
-type ExitError struct {
-	Code int
-	Err  error
+// ErrCommandNotFound and ErrCommandNotExecutable are what Resolve's errors
+// are (errors.Is): a command that is not there, or cannot be run. A shell
+// exits 127 and 126 for them, and so does shardinit.
+var (
+	ErrCommandNotFound      = errors.New("command not found")
+	ErrCommandNotExecutable = errors.New("command not executable")
+)
+
+// commandError is one of them, worded for its command.
+type commandError struct {
+	is  error
+	msg string
 }
 
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
+func (e commandError) Error() string        { return e.msg }
+func (e commandError) Is(target error) bool { return target == e.is }
 
 // Resolve finds a command in PATH, so that a missing or unusable command
-// ends shardinit before anything starts, with the shell's exit code (127,
-// 126) in an *ExitError and a clear line, instead of a crash loop.
+// ends shardinit before anything starts, with a clear line instead of a
+// crash loop.
 func Resolve(name string) (string, error) {
 	path, err := exec.LookPath(name)
 	switch {
 	case err == nil:
 		return path, nil
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return "", &ExitError{Code: 127, Err: fmt.Errorf("command not found: %s", name)}
+		return "", commandError{ErrCommandNotFound, "command not found: " + name}
 	case errors.Is(err, exec.ErrDot):
-		return "", &ExitError{Code: 127, Err: fmt.Errorf("command %s: found only in the current directory through PATH; name it ./%s", name, name)}
+		return "", commandError{ErrCommandNotFound, fmt.Sprintf("command %s: found only in the current directory through PATH; name it ./%s", name, name)}
 	}
-	return "", &ExitError{Code: 126, Err: fmt.Errorf("command %s is not executable: %w", name, unwrapExecError(err))}
+	return "", commandError{ErrCommandNotExecutable, fmt.Sprintf("command %s is not executable: %v", name, unwrapExecError(err))}
 }
 
 // unwrapExecError drops exec.Error's own "exec: NAME:" prefix, which the

@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -80,11 +81,10 @@ func TestResolve(t *testing.T) {
 	if _, err := Resolve("sh"); err != nil {
 		t.Errorf("Resolve(sh): %v", err)
 	}
-	for name, want := range map[string]int{"no-such-server-anywhere": 127, "/no/such": 127, "/etc/passwd": 126} {
-		_, err := Resolve(name)
-		exit, ok := err.(*ExitError)
-		if !ok || exit.Code != want {
-			t.Errorf("Resolve(%s) = %v, want exit code %d", name, err, want)
+	for name, want := range map[string]error{"no-such-server-anywhere": ErrCommandNotFound, "/no/such": ErrCommandNotFound,
+		"/etc/passwd": ErrCommandNotExecutable} {
+		if _, err := Resolve(name); !errors.Is(err, want) {
+			t.Errorf("Resolve(%s) = %v, want %v", name, err, want)
 		}
 	}
 }

@@ -21,11 +21,10 @@ type Pool struct {
 }
 
 // New applies the defaults to cfg and finds the command (unless cfg.Path
-// names it). An *ExitError carries the exit code for a command that cannot
-// be run (127, 126).
+// names it): ErrNoCommand, or one of Resolve's errors, when it cannot.
 func New(cfg Config) (*Pool, error) {
 	if len(cfg.Command) == 0 {
-		return nil, &ExitError{Code: 2, Err: ErrNoCommand}
+		return nil, ErrNoCommand
 	}
 	cfg = withDefaults(cfg)
 	if cfg.ReadyOn == ReadyOnAccept && !procIsOurs() {
