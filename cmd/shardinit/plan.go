@@ -92,7 +92,7 @@ func (p *plan) sizePool(log *slog.Logger) error {
 		return usagef("min-ready %d: more than the %d workers the CPU limit gives; set --workers", p.pool.MinReady, p.pool.Workers)
 	}
 	if p.pool.MaxWorkers == 0 {
-		p.pool.MaxWorkers = max(p.pool.Workers, cpus.Cpuset)
+		p.pool.MaxWorkers = cpus.MaxWorkers(p.pool.Workers)
 	}
 	if p.pool.MaxWorkers < p.pool.Workers {
 		return usagef("max-workers %d: fewer than the %d workers the CPU limit gives; set --workers", p.pool.MaxWorkers, p.pool.Workers)

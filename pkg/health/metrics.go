@@ -9,7 +9,8 @@ import (
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
-// The metric names are a public interface: the README lists them.
+// The metric names are a public interface: the README lists them. Each
+// is declared here once; desc adds it to described and MetricNames.
 var (
 	descWorkers       = desc("shardinit_workers", "Workers by state; restarting counts slots waiting for their next worker.", "state")
 	descStarts        = desc("shardinit_worker_starts_total", "Workers started.")
@@ -35,22 +36,21 @@ var (
 	descLeftovers     = desc("shardinit_leftover_processes", "Processes that exited workers left behind, while they are being stopped.")
 	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
 
-	// MetricNames lists every shardinit_* metric, as documented.
-	MetricNames = []string{"shardinit_workers", "shardinit_worker_starts_total", "shardinit_worker_exits_total",
-		"shardinit_worker_restarts_total", "shardinit_orphans_reaped_total", "shardinit_signals_received_total",
-		"shardinit_listener_queue_length", "shardinit_listener_queue_capacity", "shardinit_listen_overflows_total",
-		"shardinit_listen_drops_total", "shardinit_stuck_workers_total", "shardinit_ready", "shardinit_draining",
-		"shardinit_build_info", "shardinit_rolls_total", "shardinit_roll_failures_total", "shardinit_rolling",
-		"shardinit_scale_events_total", "shardinit_lost_connections_total", "shardinit_moved_connections_total",
-		"shardinit_notify_rejected_total",
-		"shardinit_scale_failures_total", "shardinit_leftover_processes"}
-
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
 )
 
+var (
+	// described is every shardinit_* metric, for Describe.
+	described []*prometheus.Desc
+	// MetricNames lists every shardinit_* metric, as documented.
+	MetricNames []string
+)
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, labels, nil)
+	d := prometheus.NewDesc(name, help, labels, nil)
+	described, MetricNames = append(described, d), append(MetricNames, name)
+	return d
 }
 
 // collector builds every shardinit_* metric at scrape time from the last
@@ -60,9 +60,7 @@ type collector struct{ h *Health }
 func newCollector(h *Health) prometheus.Collector { return collector{h} }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descWorkers, descStarts, descExits, descRestarts, descOrphans, descSignals,
-		descQueueLength, descQueueCapacity, descOverflows, descDrops, descStuck, descReady, descDraining, descBuildInfo,
-		descRolls, descRollFailures, descRolling, descScale, descLost, descMoved, descScaleFailures, descRejected, descLeftovers} {
+	for _, d := range described {
 		ch <- d
 	}
 }

@@ -124,7 +124,7 @@ type Config struct {
 func withDefaults(c Config) Config {
 	c.Workers = max(c.Workers, 1)
 	if c.MaxWorkers <= 0 {
-		c.MaxWorkers = runtime.NumCPU() // the affinity mask at start-up
+		c.MaxWorkers = CPUs{Cpuset: runtime.NumCPU()}.MaxWorkers(c.Workers) // the affinity mask at start-up
 	}
 	c.MaxWorkers = max(c.MaxWorkers, c.Workers)
 	if c.Sockets == nil {

@@ -27,6 +27,13 @@ func (c CPUs) Workers() int {
 	return max(1, int(math.Ceil(c.budget())))
 }
 
+// MaxWorkers returns the default of Config.MaxWorkers for a pool of
+// workers: workers or Cpuset, whichever is more, so that scaling up
+// (SIGTTIN) may reach one worker per CPU the process may run on.
+func (c CPUs) MaxWorkers(workers int) int {
+	return max(workers, c.Cpuset)
+}
+
 // WorkerGOMAXPROCS returns max(1, floor(budget/n)) where budget is Quota if
 // set (capped at Cpuset) else Cpuset.
 func (c CPUs) WorkerGOMAXPROCS(n int) int {
