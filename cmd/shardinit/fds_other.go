@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/shardinit/shardinit/pkg/spawn"
+import "errors"
 
 // closeInheritedOnExec needs Linux's /proc; no pool runs elsewhere.
-func closeInheritedOnExec() ([]int, error) { return nil, spawn.ErrNotSupported }
+func closeInheritedOnExec() ([]int, error) { return nil, errors.ErrUnsupported }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardinit/shardinit/pkg/cpus"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
@@ -170,13 +171,13 @@ func TestConfigPrecedence(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "shardinit.yaml")
 	os.WriteFile(file, []byte("workers: 2\nstop-timeout: 3s\nlisten: [\"web=:9000\"]\ncommand: [\"server\", \"--port\", \"9000\"]\n"), 0o644)
-	cpus, _ := spawn.DetectCPUs()
+	budget, _ := cpus.Detect()
 	cases := []struct {
 		args []string
 		env  []string
 		want map[string]string
 	}{
-		{nil, nil, map[string]string{"workers": fmt.Sprint(cpus.Workers()), "stop-timeout": "10s", "health-addr": ":8081"}},
+		{nil, nil, map[string]string{"workers": fmt.Sprint(budget.Workers()), "stop-timeout": "10s", "health-addr": ":8081"}},
 		{[]string{"--config", file}, nil, map[string]string{"workers": "2", "stop-timeout": "3s", "- web=": ":9000", "- server": ""}},
 		{[]string{"--config", file}, []string{"SHARDINIT_WORKERS=3"}, map[string]string{"workers": "3", "stop-timeout": "3s"}},
 		{[]string{"--config", file, "--workers", "4"}, []string{"SHARDINIT_WORKERS=3"}, map[string]string{"workers": "4"}},
@@ -227,8 +228,8 @@ func TestHelpShowsDefaults(t *testing.T) {
 // cpu controller quota, as these machines and many clusters have.
 func TestWorkersFollowCPULimit(t *testing.T) {
 	t.Parallel()
-	cpus, _ := spawn.DetectCPUs()
-	for quota, want := range map[int]int{50_000: 1, 150_000: min(2, cpus.Cpuset)} {
+	budget, _ := cpus.Detect()
+	for quota, want := range map[int]int{50_000: 1, 150_000: min(2, budget.Cpuset)} {
 		dir := cpuCgroup(t, quota)
 		out := &syncBuffer{}
 		in := startShardinit(t, start{stdout: out, launch: []string{"launch-in-cgroup", dir}}, "check", "--", "server")

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardinit/shardinit/pkg/spawn"
+	"github.com/shardinit/shardinit/pkg/cpus"
 )
 
 // A shardinit run as a worker, with nothing of its own set, sizes itself by
 // the CPUs and not by its parent's slot count.
 func TestNestedShardinitSizesItself(t *testing.T) {
 	t.Parallel()
-	cpus, _ := spawn.DetectCPUs()
-	own := cpus.Workers()
+	budget, _ := cpus.Detect()
+	own := budget.Workers()
 	parent := 3
 	if own == parent {
 		parent++

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shardinit/shardinit/pkg/cpus"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -18,7 +19,7 @@ type plan struct {
 	specs      []listen.Spec
 	sockets    listen.Options
 	pool       spawn.Config
-	cpus       spawn.CPUs
+	cpus       cpus.Budget
 	healthAddr string
 	healthWait time.Duration
 	registry   *prometheus.Registry
@@ -79,20 +80,20 @@ func healthAddr(addr string, listeners []listen.Spec) (string, error) {
 // and the GOMAXPROCS each worker gets, so N Go workers do not each claim
 // every CPU of the pod.
 func (p *plan) sizePool(log *slog.Logger) error {
-	cpus, err := spawn.DetectCPUs()
+	budget, err := cpus.Detect()
 	if err != nil {
-		log.Warn("CPU limit unknown; sizing by the cpuset", "err", err, "cpuset", cpus.Cpuset)
+		log.Warn("CPU limit unknown; sizing by the cpuset", "err", err, "cpuset", budget.Cpuset)
 	}
-	p.cpus = cpus
+	p.cpus = budget
 	if p.pool.Workers == 0 {
-		p.pool.Workers = cpus.Workers()
+		p.pool.Workers = budget.Workers()
 	}
-	p.pool.GOMAXPROCS = cpus.WorkerGOMAXPROCS(p.pool.Workers)
+	p.pool.GOMAXPROCS = budget.WorkerGOMAXPROCS(p.pool.Workers)
 	if p.pool.MinReady > p.pool.Workers {
 		return usagef("min-ready %d: more than the %d workers the CPU limit gives; set --workers", p.pool.MinReady, p.pool.Workers)
 	}
 	if p.pool.MaxWorkers == 0 {
-		p.pool.MaxWorkers = cpus.MaxWorkers(p.pool.Workers)
+		p.pool.MaxWorkers = budget.MaxWorkers(p.pool.Workers)
 	}
 	if p.pool.MaxWorkers < p.pool.Workers {
 		return usagef("max-workers %d: fewer than the %d workers the CPU limit gives; set --workers", p.pool.MaxWorkers, p.pool.Workers)

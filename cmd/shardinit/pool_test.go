@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/shardinit/shardinit/internal/testworker"
-	"github.com/shardinit/shardinit/pkg/spawn"
+	"github.com/shardinit/shardinit/pkg/cpus"
 )
 
 func listenArg(name string, port int) string {
@@ -133,11 +133,11 @@ func TestWorkerContract(t *testing.T) {
 	waitServing(t, in, web)
 	slotPIDs(t, web, 2)
 	info := fetchInfo(t, admin)
-	cpus, _ := spawn.DetectCPUs()
+	budget, _ := cpus.Detect()
 	want := map[string]string{
 		"LISTEN_PID": strconv.Itoa(info.PID), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "web:admin",
 		"EINHORN_FD_COUNT": "2", "EINHORN_FD_0": "3", "EINHORN_FD_1": "4",
-		"SHARDINIT_SLOTS": "2", "GOMAXPROCS": strconv.Itoa(cpus.WorkerGOMAXPROCS(2)),
+		"SHARDINIT_SLOTS": "2", "GOMAXPROCS": strconv.Itoa(budget.WorkerGOMAXPROCS(2)),
 		// Not the --workers mirror, nor shardinit's own settings: a
 		// shardinit run as a worker must start clean.
 		"SHARDINIT_WORKERS": "", "SHARDINIT_LOG_LEVEL": "",

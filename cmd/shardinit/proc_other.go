@@ -2,10 +2,10 @@
 
 package main
 
-import "github.com/shardinit/shardinit/pkg/spawn"
+import "errors"
 
 // parentOf needs Linux's /proc.
-func parentOf(int) (int, error) { return 0, spawn.ErrNotSupported }
+func parentOf(int) (int, error) { return 0, errors.ErrUnsupported }
 
 // startTicksOf needs Linux's /proc.
-func startTicksOf(int) (uint64, error) { return 0, spawn.ErrNotSupported }
+func startTicksOf(int) (uint64, error) { return 0, errors.ErrUnsupported }

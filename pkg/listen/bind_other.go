@@ -2,9 +2,11 @@
 
 package listen
 
+import "errors"
+
 // Bind is Linux-only: SO_REUSEPORT spreading is what shardinit is built on.
 func Bind(specs []Spec, shards int, opts Options) (*Set, error) {
-	return nil, ErrNotSupported
+	return nil, errors.ErrUnsupported
 }
 
 // Somaxconn is the default backlog where the kernel cannot be asked.
@@ -15,19 +17,19 @@ type socketFile struct{}
 func (l *Listener) close() error { return nil }
 
 // AddShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) AddShard(bool) (int, error) { return -1, ErrNotSupported }
+func (s *Set) AddShard(bool) (int, error) { return -1, errors.ErrUnsupported }
 
 // Steer needs Linux's SO_ATTACH_REUSEPORT_CBPF.
-func (s *Set) Steer(away ...int) error { return ErrNotSupported }
+func (s *Set) Steer(away ...int) error { return errors.ErrUnsupported }
 
 // Unsteer needs Linux's SO_DETACH_REUSEPORT_BPF.
-func (s *Set) Unsteer() error { return ErrNotSupported }
+func (s *Set) Unsteer() error { return errors.ErrUnsupported }
 
 // CloseShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) CloseShard(int) (int, int, error) { return 0, 0, ErrNotSupported }
+func (s *Set) CloseShard(int) (int, int, error) { return 0, 0, errors.ErrUnsupported }
 
 // ReplaceShard needs Linux's SO_REUSEPORT groups.
-func (s *Set) ReplaceShard(int, int) (int, int, error) { return 0, 0, ErrNotSupported }
+func (s *Set) ReplaceShard(int, int) (int, int, error) { return 0, 0, errors.ErrUnsupported }
 
 // Refresh needs Linux's sock_diag.
 func (s *Set) Refresh() []string { return nil }

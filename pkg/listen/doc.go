@@ -23,8 +23,3 @@
 //     EADDRINUSE, another shardinit's group is joined (on purpose: two pods
 //     of one service may share a host port during a rollout).
 package listen
-
-import "errors"
-
-// ErrNotSupported is returned where the platform lacks what shardinit needs.
-var ErrNotSupported = errors.New("not supported on this platform")

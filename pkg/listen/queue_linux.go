@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // backlog as tcpi_sacked.
 func (l *Listener) Queue(shard int) (Queue, error) {
 	if l.Network == "unix" {
-		return Queue{}, fmt.Errorf("queue of %s: %w for unix sockets", l.Name, ErrNotSupported)
+		return Queue{}, fmt.Errorf("queue of %s: %w for unix sockets", l.Name, errors.ErrUnsupported)
 	}
 	if shard < 0 || shard >= len(l.fds) {
 		return Queue{}, fmt.Errorf("queue of %s: no shard %d", l.Name, shard)

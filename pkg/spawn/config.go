@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shardinit/shardinit/pkg/cpus"
 )
 
 // ErrNoCommand is returned by New when Config.Command is empty.
@@ -124,7 +126,7 @@ type Config struct {
 func withDefaults(c Config) Config {
 	c.Workers = max(c.Workers, 1)
 	if c.MaxWorkers <= 0 {
-		c.MaxWorkers = CPUs{Cpuset: runtime.NumCPU()}.MaxWorkers(c.Workers) // the affinity mask at start-up
+		c.MaxWorkers = cpus.Budget{Cpuset: runtime.NumCPU()}.MaxWorkers(c.Workers) // the affinity mask at start-up
 	}
 	c.MaxWorkers = max(c.MaxWorkers, c.Workers)
 	if c.Sockets == nil {

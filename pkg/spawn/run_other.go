@@ -4,6 +4,7 @@ package spawn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"syscall"
@@ -24,13 +25,13 @@ func Notify() (Signals, func()) { return sigcatch.Catch() }
 type Pool struct{}
 
 // New fails where workers cannot be supervised.
-func New(Config) (*Pool, error) { return nil, ErrNotSupported }
+func New(Config) (*Pool, error) { return nil, errors.ErrUnsupported }
 
 // Run fails where workers cannot be supervised.
-func (*Pool) Run(context.Context, Signals) (int, error) { return 0, ErrNotSupported }
+func (*Pool) Run(context.Context, Signals) (int, error) { return 0, errors.ErrUnsupported }
 
 // Alive fails where workers cannot be supervised.
-func (*Pool) Alive(context.Context) error { return ErrNotSupported }
+func (*Pool) Alive(context.Context) error { return errors.ErrUnsupported }
 
 // Snapshot knows nothing where workers cannot be supervised.
 func (*Pool) Snapshot() (Snapshot, bool) { return Snapshot{}, false }
@@ -42,7 +43,7 @@ func (*Pool) Stop(error) {}
 func ParseSignal(s string) (syscall.Signal, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 64 {
-		return 0, fmt.Errorf("signal %q: %w", s, ErrNotSupported)
+		return 0, fmt.Errorf("signal %q: %w", s, errors.ErrUnsupported)
 	}
 	return syscall.Signal(n), nil
 }
@@ -57,7 +58,7 @@ func (SignalMap) RestartSignal() syscall.Signal { return 0 }
 func DefaultSignalMap() SignalMap { return SignalMap{} }
 
 // ParseSignalMap fails where workers cannot be supervised.
-func ParseSignalMap(string) (SignalMap, error) { return nil, ErrNotSupported }
+func ParseSignalMap(string) (SignalMap, error) { return nil, errors.ErrUnsupported }
 
 // SignalName is the signal's number where names are not known.
 func SignalName(sig syscall.Signal) string { return strconv.Itoa(int(sig)) }

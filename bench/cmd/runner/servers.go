@@ -94,7 +94,7 @@ func (s *server) ready(ctx context.Context, timeout time.Duration, cond func() b
 }
 
 // gomaxprocs is what shardinit gives each of n Go workers on this machine
-// (spawn.CPUs.WorkerGOMAXPROCS, with no CPU quota): hand-launched workers
+// (cpus.Budget.WorkerGOMAXPROCS, with no CPU quota): hand-launched workers
 // get the same, so that only the launching differs.
 func gomaxprocs(n int) int { return max(1, runtime.NumCPU()/n) }
 

@@ -1,4 +1,4 @@
-package spawn
+package cpus
 
 import (
 	"errors"
@@ -422,18 +422,18 @@ func TestUnescapeCPUMountPath(t *testing.T) {
 
 func TestWorkers(t *testing.T) {
 	tests := []struct {
-		cpus CPUs
+		cpus Budget
 		want int
 	}{
-		{CPUs{Quota: 0.5, Cpuset: 4}, 1},
-		{CPUs{Quota: 1.5, Cpuset: 4}, 2},
-		{CPUs{Quota: 8, Cpuset: 2}, 2},
-		{CPUs{Quota: 0, Cpuset: 2}, 2},
-		{CPUs{Quota: 3, Cpuset: 8}, 3},
-		{CPUs{Quota: 0.01, Cpuset: 1}, 1},
-		{CPUs{Quota: 2.5, Cpuset: 0}, 3},
-		{CPUs{}, 1},
-		{CPUs{Quota: 1e300}, maxCPUBudget},
+		{Budget{Quota: 0.5, Cpuset: 4}, 1},
+		{Budget{Quota: 1.5, Cpuset: 4}, 2},
+		{Budget{Quota: 8, Cpuset: 2}, 2},
+		{Budget{Quota: 0, Cpuset: 2}, 2},
+		{Budget{Quota: 3, Cpuset: 8}, 3},
+		{Budget{Quota: 0.01, Cpuset: 1}, 1},
+		{Budget{Quota: 2.5, Cpuset: 0}, 3},
+		{Budget{}, 1},
+		{Budget{Quota: 1e300}, maxCPUBudget},
 	}
 	for _, tt := range tests {
 		if got := tt.cpus.Workers(); got != tt.want {
@@ -444,18 +444,18 @@ func TestWorkers(t *testing.T) {
 
 func TestWorkerGOMAXPROCS(t *testing.T) {
 	tests := []struct {
-		cpus CPUs
+		cpus Budget
 		n    int
 		want int
 	}{
-		{CPUs{Quota: 4, Cpuset: 8}, 2, 2},
-		{CPUs{Quota: 1, Cpuset: 8}, 3, 1},
-		{CPUs{Quota: 0, Cpuset: 8}, 3, 2},
-		{CPUs{Quota: 16, Cpuset: 8}, 2, 4},
-		{CPUs{Quota: 2.5, Cpuset: 8}, 1, 2},
-		{CPUs{Quota: 0, Cpuset: 8}, 0, 8},
-		{CPUs{Quota: 0, Cpuset: 8}, -1, 8},
-		{CPUs{}, 4, 1},
+		{Budget{Quota: 4, Cpuset: 8}, 2, 2},
+		{Budget{Quota: 1, Cpuset: 8}, 3, 1},
+		{Budget{Quota: 0, Cpuset: 8}, 3, 2},
+		{Budget{Quota: 16, Cpuset: 8}, 2, 4},
+		{Budget{Quota: 2.5, Cpuset: 8}, 1, 2},
+		{Budget{Quota: 0, Cpuset: 8}, 0, 8},
+		{Budget{Quota: 0, Cpuset: 8}, -1, 8},
+		{Budget{}, 4, 1},
 	}
 	for _, tt := range tests {
 		if got := tt.cpus.WorkerGOMAXPROCS(tt.n); got != tt.want {
@@ -465,14 +465,14 @@ func TestWorkerGOMAXPROCS(t *testing.T) {
 }
 
 func TestDetectCPUs(t *testing.T) {
-	c, err := DetectCPUs()
-	if errors.Is(err, ErrNotSupported) {
-		t.Skip("DetectCPUs is not supported on this platform")
+	c, err := Detect()
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("Detect is not supported on this platform")
 	}
 	if err != nil {
-		t.Fatalf("DetectCPUs: %v", err)
+		t.Fatalf("Detect: %v", err)
 	}
-	t.Logf("DetectCPUs() = %+v, Workers() = %d", c, c.Workers())
+	t.Logf("Detect() = %+v, Workers() = %d", c, c.Workers())
 	if c.Cpuset < 1 {
 		t.Errorf("Cpuset = %d, want >= 1", c.Cpuset)
 	}

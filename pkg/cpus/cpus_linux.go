@@ -1,4 +1,4 @@
-package spawn
+package cpus
 
 import (
 	"errors"
@@ -9,19 +9,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DetectCPUs reads the cgroup CPU limit (v2 cpu.max, or v1
+// Detect reads the cgroup CPU limit (v2 cpu.max, or v1
 // cpu.cfs_quota_us/cpu.cfs_period_us) and the affinity mask.
 //
 // Missing cgroup information is not an error: Quota is then 0. If the cgroup
-// files are malformed, the error is returned together with a CPUs whose
+// files are malformed, the error is returned together with a Budget whose
 // Cpuset is valid, so a caller may still fall back to it.
-func DetectCPUs() (CPUs, error) {
+func Detect() (Budget, error) {
 	n, err := affinityCPUs()
 	if err != nil {
-		return CPUs{}, err
+		return Budget{}, err
 	}
 	q, err := cgroupFS{readFile: os.ReadFile}.quota()
-	return CPUs{Quota: q, Cpuset: n}, err
+	return Budget{Quota: q, Cpuset: n}, err
 }
 
 func affinityCPUs() (int, error) {
