@@ -17,7 +17,6 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	s.reclaimTerminal()
 	sl, code, how := w.slot, s.effectiveCode(ws), describe(ws)
 	s.counters.Exits[exitReason(w, ws, code)]++
-	s.changed = true
 	if s.terminal && ws.Signaled() && ws.Signal() == unix.SIGINT && s.phase == Running {
 		// Ctrl-C on the terminal reached the workers, not shardinit.
 		s.noteExit(code)
@@ -91,7 +90,6 @@ func exitReason(w *worker, ws unix.WaitStatus, code int) string {
 // of the pool.
 func (s *supervisor) afterExit(sl *slot, code int, how string, now time.Time) {
 	sl.lastExit = how
-	s.changed = true
 	if s.phase != Running && s.phase != Draining {
 		return
 	}

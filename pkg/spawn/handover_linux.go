@@ -130,7 +130,6 @@ func (s *supervisor) finishHandover(sl *slot) {
 	s.countClosed("roll: close the predecessor's shard", reset, moved, err)
 	s.shardGone(h.shard)
 	s.steer()
-	s.changed = true
 }
 
 // shardGone follows the Set's renumbering once the fresh shard closed or

@@ -46,7 +46,7 @@ func (s *supervisor) collectLeftovers(w *worker, now time.Time) {
 		s.os.kill(pid, unix.SIGCONT)
 	}
 	s.leftovers = append(s.leftovers, &leftover{session: w.pid, slot: w.slot, killAt: now.Add(s.cfg.StopTimeout), pids: pids})
-	s.nextScan, s.changed = now.Add(scanEvery), true
+	s.nextScan = now.Add(scanEvery)
 }
 
 // stopLeftovers forgets leftovers that are gone and kills those whose stop
@@ -64,7 +64,7 @@ func (s *supervisor) stopLeftovers(now time.Time) {
 	s.leftovers = slices.DeleteFunc(s.leftovers, func(lo *leftover) bool {
 		pids := members[lo.session]
 		if !slices.Equal(pids, lo.pids) {
-			lo.pids, s.changed = pids, true
+			lo.pids = pids
 		}
 		if len(pids) > 0 && !lo.killed && !now.Before(lo.killAt) {
 			s.log.Warn("leftovers of an exited worker did not stop in time; killing them", "slot", lo.slot.index,

@@ -81,7 +81,7 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 }
 
 // Snapshot is the pool's last snapshot, which the supervisor publishes
-// after any pass that changed something; known is false until the first
+// after each pass that changed it; known is false until the first
 // one. It may be called from any goroutine.
 func (p *Pool) Snapshot() (st Snapshot, known bool) {
 	if sp := p.snapshot.Load(); sp != nil {

@@ -2,23 +2,26 @@ package spawn
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 )
 
-// publish stores a new snapshot for Pool.Snapshot when something changed,
-// and logs the changes of readiness and liveness it makes.
+// publish makes the snapshot of the pool at the end of each pass, and
+// stores it for Pool.Snapshot when it differs from the last: nothing has to
+// say that it changed something, so no change can be left out. It logs the
+// changes of readiness and liveness.
 func (s *supervisor) publish() {
-	if !s.changed {
-		return
-	}
-	s.changed = false
 	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
 		Slots: make([]SlotSnapshot, len(s.slots)), Counters: s.counters}
 	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
 	}
-	old := s.snapshot.Swap(&st)
+	old := s.snapshot.Load()
+	if old != nil && reflect.DeepEqual(*old, st) {
+		return
+	}
+	s.snapshot.Store(&st)
 	if old == nil || old.Ready() != st.Ready() {
 		s.log.Info("readiness changed", "ready", st.Ready(), "phase", st.Phase,
 			"ready_slots", st.ReadySlots(), "min_ready", st.MinReady)

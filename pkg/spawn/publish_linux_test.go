@@ -11,8 +11,8 @@ import (
 )
 
 // TestPublishLogsChangesOnly: a snapshot is stored after every pass that
-// changed something, but readiness and liveness are logged only when they
-// change, so a busy pool does not flood the log.
+// changed it, and only then, and readiness and liveness are logged only
+// when they change, so a busy pool does not flood the log.
 func TestPublishLogsChangesOnly(t *testing.T) {
 	var logs bytes.Buffer
 	var snap atomic.Pointer[Snapshot]
@@ -22,7 +22,6 @@ func TestPublishLogsChangesOnly(t *testing.T) {
 
 	pass := func(change func()) {
 		change()
-		s.changed = true
 		s.publish()
 	}
 	pass(func() {})                  // first snapshot: not ready
@@ -30,8 +29,13 @@ func TestPublishLogsChangesOnly(t *testing.T) {
 	pass(func() { w1.ready = true }) // ready
 	pass(func() { w1.stuck = true }) // stuck, and so not ready
 	pass(func() { w1.status = "busy" })
+	before := snap.Load()
+	pass(func() {}) // nothing changed: the same snapshot
 
 	st := snap.Load()
+	if st != before {
+		t.Errorf("a pass that changed nothing stored a new snapshot")
+	}
 	if st == nil || st.Slots[1].StatusLine != "busy" {
 		t.Fatalf("last snapshot %+v, want slot 1's status \"busy\"", st)
 	}

@@ -10,7 +10,7 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 	if w.ready {
 		return
 	}
-	w.ready, w.lastPing, s.changed = true, now, true
+	w.ready, w.lastPing = true, now
 	if w == w.slot.current {
 		w.slot.joining = false
 	}
@@ -38,7 +38,6 @@ func (s *supervisor) onNote(n note, now time.Time) {
 	}
 	if other := s.byPID[n.session]; other != nil && other != w && !s.terminal {
 		s.counters.NotifyRejected++
-		s.changed = true
 		s.log.Warn("notify message refused: sent by a process of another worker", "slot", w.slot.index, "pid", w.pid,
 			"sender", n.sender, "sender_slot", other.slot.index)
 		return
@@ -51,9 +50,9 @@ func (s *supervisor) onNote(n note, now time.Time) {
 			// server may say READY=1 before it accepts (gunicorn's master).
 			s.markReady(w, now)
 		case key == "STOPPING" && value == "1":
-			w.ready, s.changed = false, true
+			w.ready = false
 		case key == "STATUS":
-			w.status, s.changed = value, true
+			w.status = value
 		case key == "WATCHDOG" && value == "1":
 			w.lastPing = now
 		case key == "WATCHDOG" && value == "trigger":

@@ -45,7 +45,6 @@ func (s *supervisor) reap() {
 			s.onExit(w, ws, s.os.now())
 		} else {
 			s.counters.OrphansReaped++
-			s.changed = true
 			s.log.Debug("reaped orphan", "pid", pid, "status", describe(ws))
 		}
 	}

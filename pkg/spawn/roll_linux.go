@@ -37,7 +37,6 @@ func (s *supervisor) requestRestart(why string, now time.Time) {
 	}
 	s.roll = &roll{pending: pending, started: now}
 	s.counters.Rolls++
-	s.changed = true
 }
 
 // stepRoll starts successors while fewer than --restart-surge slots are
@@ -61,7 +60,7 @@ func (s *supervisor) stepRoll(now time.Time) {
 		if !s.roll.failed {
 			s.log.Info("rolling restart done", "took", now.Sub(s.roll.started).Round(time.Millisecond))
 		}
-		s.roll, s.changed = nil, true
+		s.roll = nil
 	}
 }
 
@@ -110,7 +109,7 @@ func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
 // has drained (stepHandovers).
 func (s *supervisor) promote(sl *slot, now time.Time) {
 	old, w := sl.current, sl.successor
-	sl.current, sl.successor, sl.backlog, s.changed = w, nil, backlog{}, true
+	sl.current, sl.successor, sl.backlog = w, nil, backlog{}
 	w.readyBy, w.settleAt = time.Time{}, time.Time{}
 	if sl.handover != nil {
 		if old != nil {
@@ -156,7 +155,6 @@ func (s *supervisor) notReady() string {
 // keep serving, and successors already on their way may finish.
 func (s *supervisor) abortRoll(sl *slot, why string) {
 	s.counters.RollFailures++
-	s.changed = true
 	if s.roll == nil {
 		return
 	}

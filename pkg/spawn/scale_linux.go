@@ -40,13 +40,11 @@ func (s *supervisor) scaleUp(now time.Time) {
 		return
 	case len(s.slots) >= s.cfg.MaxWorkers:
 		s.counters.ScaleRefused++
-		s.changed = true
 		s.log.Warn("scale-up refused: at --max-workers", "workers", len(s.slots), "max_workers", s.cfg.MaxWorkers)
 		return
 	}
 	if err := s.addSlot(now); err != nil {
 		s.counters.ScaleFailures++
-		s.changed = true
 		s.log.Error("scale-up failed and was undone; serving on", "workers", len(s.slots), "err", err)
 		return
 	}
@@ -93,7 +91,7 @@ func (s *supervisor) scaleDown(now time.Time) {
 		return
 	}
 	last.leaving, last.restartAt = true, time.Time{}
-	s.shrinking, s.changed = &shrink{slot: last, began: now}, true
+	s.shrinking = &shrink{slot: last, began: now}
 	if err := s.steer(); err != nil {
 		// Steering that guessed could send every new connection to the
 		// leaving shard. Without it the worker stops at once, as a roll
@@ -138,7 +136,7 @@ func (s *supervisor) stepShrink(now time.Time) {
 func (s *supervisor) removeLastSlot(sl *slot) {
 	s.closeLastShard("scale down")
 	s.slots = s.slots[:len(s.slots)-1]
-	s.shrinking, s.changed = nil, true
+	s.shrinking = nil
 	if err := s.steer(); err != nil {
 		s.log.Error("scale down: unsteer", "err", err)
 	}

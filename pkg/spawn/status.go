@@ -22,7 +22,8 @@ const (
 	StateStopped    = "stopped"    // a slot that will get no worker
 )
 
-// Snapshot is the pool as it was at the end of a pass of the supervisor's loop, as Pool.Snapshot returns it.
+// Snapshot is the pool as it was at the end of a pass of the supervisor's
+// loop, as Pool.Snapshot returns it.
 type Snapshot struct {
 	Phase Phase
 	// MinReady is how many ready slots make the pool ready.

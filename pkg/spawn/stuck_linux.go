@@ -23,7 +23,7 @@ func (s *supervisor) sampleQueues(now time.Time) {
 }
 
 func (s *supervisor) setStuck(w *worker, stuck bool, queued int, now time.Time) {
-	w.stuck, s.changed = stuck, true
+	w.stuck = stuck
 	if !stuck {
 		s.log.Info("worker accepts again", "slot", w.slot.index, "pid", w.pid)
 		return

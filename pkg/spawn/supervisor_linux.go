@@ -54,7 +54,6 @@ type supervisor struct {
 	hasChildren bool      // wait4 last saw children
 	exitCode    int
 	counters    Counters
-	changed     bool
 	snapshot    *atomic.Pointer[Snapshot] // what publish stores, for Pool.Snapshot
 	stopCause   error                     // given to Pool.Stop
 }
@@ -266,7 +265,6 @@ func (s *supervisor) live() int {
 
 func (s *supervisor) onSignal(sig unix.Signal, now time.Time) {
 	s.counters.Signals[SignalName(sig)]++
-	s.changed = true
 	r := s.cfg.Signals.route(sig)
 	switch r.action {
 	case reap:
@@ -309,7 +307,7 @@ func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
 			return
 		}
 		s.log.Info("draining", "reason", why, "drain_delay", s.cfg.DrainDelay)
-		s.phase, s.drainUntil, s.changed = Draining, now.Add(s.cfg.DrainDelay), true
+		s.phase, s.drainUntil = Draining, now.Add(s.cfg.DrainDelay)
 	case Draining:
 		s.log.Info("drain cut short", "reason", why)
 		s.enterStopping(now)
@@ -321,7 +319,7 @@ func (s *supervisor) requestStop(sig unix.Signal, why string, now time.Time) {
 }
 
 func (s *supervisor) enterStopping(now time.Time) {
-	s.phase, s.killAt, s.changed = Stopping, now.Add(s.cfg.StopTimeout), true
+	s.phase, s.killAt = Stopping, now.Add(s.cfg.StopTimeout)
 	s.roll, s.shrinking = nil, nil
 	for _, sl := range s.slots {
 		sl.restartAt = time.Time{}
@@ -340,7 +338,7 @@ func (s *supervisor) enterStopping(now time.Time) {
 }
 
 func (s *supervisor) enterKilling(now time.Time) {
-	s.phase, s.giveUpAt, s.changed = Killing, now.Add(killGrace), true
+	s.phase, s.giveUpAt = Killing, now.Add(killGrace)
 	s.log.Warn("stop timeout passed; killing what remains", "workers", s.live(), "stop_timeout", s.cfg.StopTimeout)
 	s.killAll(now)
 }

@@ -71,7 +71,6 @@ func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) 
 	if sl.generation > 1 {
 		s.counters.Restarts++
 	}
-	s.changed = true
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
 	s.lookFor(w, shard, now)
 	return w, nil
@@ -132,7 +131,7 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 // (worker.ServeHTTP) answers those too, while one that calls Go's
 // http.Server.Shutdown alone may drop them.
 func (s *supervisor) retire(w *worker, now time.Time) {
-	w.stopping, w.killAt, s.changed = true, now.Add(s.cfg.StopTimeout), true
+	w.stopping, w.killAt = true, now.Add(s.cfg.StopTimeout)
 	s.signal(w, s.cfg.StopSignal)
 	s.signal(w, unix.SIGCONT)
 }
