@@ -11,9 +11,10 @@ import (
 // say that it changed something, so no change can be left out. It logs the
 // changes of readiness and liveness.
 func (s *supervisor) publish() {
+	// The counters' maps are the supervisor's own until the snapshot is
+	// kept: a pass that changed nothing copies neither.
 	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
 		Slots: make([]SlotSnapshot, len(s.slots)), Counters: s.counters}
-	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	for i, sl := range s.slots {
 		st.Slots[i] = s.slotStatus(sl)
 	}
@@ -21,6 +22,7 @@ func (s *supervisor) publish() {
 	if old != nil && reflect.DeepEqual(*old, st) {
 		return
 	}
+	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
 	s.snapshot.Store(&st)
 	if old == nil || old.Ready() != st.Ready() {
 		s.log.Info("readiness changed", "ready", st.Ready(), "phase", st.Phase,
