@@ -26,7 +26,7 @@ COPY pkg pkg
 COPY internal internal
 COPY examples examples
 COPY shim shim
-ARG VERSION=dev
+ARG VERSION=0.0.0-dev
 # The LD_PRELOAD shim is embedded when the builder can compile it (cc and
 # make), or when the context brings it compiled (shim/build, as make
 # e2e-image does); otherwise --preload refuses with a clear error.
@@ -44,11 +44,13 @@ RUN tags=urfave_cli_no_docs; \
 # (a listener below 1024 then needs NET_BIND_SERVICE, which the Helm chart
 # adds when it sees one).
 FROM scratch AS base
-ARG VERSION=dev
+ARG VERSION=0.0.0-dev
 LABEL org.opencontainers.image.title="shardinit" \
       org.opencontainers.image.description="Run a network server on every core of the pod, as a correct PID 1" \
       org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/shardinit/shardinit"
+COPY LICENSE /LICENSE
 COPY --from=build /out/shardinit /shardinit
 USER 65532:65532
 STOPSIGNAL SIGTERM

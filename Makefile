@@ -1,6 +1,8 @@
 # shardinit — developer entry points. `make help` lists them.
 GO      ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The version: the tag vX.Y.Z at HEAD, else the release CHANGELOG.md leads
+# to as a pre-release with the commit (scripts/version).
+VERSION ?= $(shell scripts/version)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 # urfave_cli_no_docs leaves the man-page generator (and its markdown
 # parser) out of PID 1's binary: 0.5 MiB less resident memory (measured).

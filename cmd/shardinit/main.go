@@ -13,8 +13,18 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is stamped at build time (-ldflags "-X main.version=…").
-var version = "dev"
+// version is stamped at build time (-ldflags "-X main.version=…", from
+// scripts/version); a plain go build is 0.0.0-dev.
+var version = "0.0.0-dev"
+
+// versionLine is what shardinit version and --version print.
+func versionLine() string {
+	return fmt.Sprintf("shardinit %s (%s %s/%s)", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func init() {
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, versionLine()) }
+}
 
 func main() {
 	// A worker being started passes through here first (see spawn.ExecStage).
@@ -95,7 +105,7 @@ var versionCommand = &cli.Command{
 	Name:  "version",
 	Usage: "print the version",
 	Action: func(c *cli.Context) error {
-		fmt.Fprintf(c.App.Writer, "shardinit %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintln(c.App.Writer, versionLine())
 		return nil
 	},
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,4 +123,41 @@ func rowNamed(name string) (setting, bool) {
 		}
 	}
 	return setting{}, false
+}
+
+// The chart's version and appVersion are the release CHANGELOG.md leads
+// to, and scripts/version says a semantic version of it.
+func TestReleaseVersions(t *testing.T) {
+	changelog, err := os.ReadFile("../../CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^## (\d+\.\d+\.\d+)\b`).FindSubmatch(changelog)
+	if m == nil {
+		t.Fatal("CHANGELOG.md has no \"## X.Y.Z\" heading")
+	}
+	release := string(m[1])
+	raw, err := os.ReadFile("../../deploy/helm/shardinit/Chart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		Version    string `json:"version"`
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(raw, &chart); err != nil {
+		t.Fatal(err)
+	}
+	if chart.Version != release || chart.AppVersion != release {
+		t.Errorf("Chart.yaml has version %s, appVersion %s; CHANGELOG.md's release is %s", chart.Version, chart.AppVersion, release)
+	}
+	out, err := exec.Command("../../scripts/version").Output()
+	if err != nil {
+		t.Fatalf("scripts/version: %v", err)
+	}
+	v := strings.TrimSpace(string(out))
+	semver := regexp.MustCompile(`^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	if !semver.MatchString(v) || !strings.HasPrefix(v, release) {
+		t.Errorf("scripts/version says %q: want a semantic version of %s", v, release)
+	}
 }

@@ -11,7 +11,7 @@ export DOCKER_HOST="unix://$work/docker.sock" DOCKER_BUILDKIT=0
 docker=/usr/bin/docker # Debian's client, the engine's version
 dockerd_pid=
 # The VERSION every image of the run is built with (and labelled with).
-image_version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+image_version=$(scripts/version)
 
 . "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
