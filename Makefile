@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build docs test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
+.PHONY: help shim build dist docs test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -30,6 +30,30 @@ shim: ## compile the LD_PRELOAD shim where the build embeds it (skipped without 
 build: shim ## build bin/shardinit (with the LD_PRELOAD shim) and bin/hello
 	CGO_ENABLED=0 $(GO) build -tags "$(TAGS) $(SHIM_TAG)" -trimpath -ldflags "$(LDFLAGS)" -o bin/shardinit ./cmd/shardinit
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hello ./examples/hello
+
+# make dist: static release binaries, each with the shim compiled for its
+# architecture (a cross compiler where it is not this machine's; Debian's
+# gcc-aarch64-linux-gnu or gcc-x86-64-linux-gnu) and checked for it before
+# it is embedded, and SHA256SUMS. The host's own shim is put back after.
+DIST_ARCHES ?= amd64 arm64
+HOST_ARCH   := $(shell $(GO) env GOARCH)
+CC_amd64    ?= $(if $(filter amd64,$(HOST_ARCH)),$(CC),x86_64-linux-gnu-gcc)
+CC_arm64    ?= $(if $(filter arm64,$(HOST_ARCH)),$(CC),aarch64-linux-gnu-gcc)
+
+dist: ## release binaries for linux/amd64 and linux/arm64, each with its own shim, and dist/SHA256SUMS
+	@rm -rf dist && mkdir -p dist
+	@for arch in $(DIST_ARCHES); do \
+		cc=$$(case $$arch in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+		command -v $$cc >/dev/null || { echo "dist: no C compiler for $$arch ($$cc)"; exit 1; }; \
+		$(MAKE) -s -C shim BUILD=build-$$arch CC=$$cc || exit 1; \
+		$(GO) run ./internal/preload/checkshim shim/build-$$arch/libshardinit_preload.so $$arch || exit 1; \
+		cp shim/build-$$arch/libshardinit_preload.so $(EMBEDDED); \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags "$(TAGS) shim" -trimpath -ldflags "$(LDFLAGS)" \
+			-o dist/shardinit-$(VERSION)-linux-$$arch ./cmd/shardinit || exit 1; \
+		echo "dist/shardinit-$(VERSION)-linux-$$arch"; \
+	done
+	@cd dist && sha256sum shardinit-* > SHA256SUMS && cat SHA256SUMS
+	@$(MAKE) -s shim
 
 docs: ## write the README's settings table from cmd/shardinit/table.go (a test fails when they differ)
 	$(GO) test -count=1 -run TestReadmeSettings ./cmd/shardinit -update
@@ -79,4 +103,4 @@ bench: build ## the benchmark suite on 127.0.0.1 (RUNS, DURATION, SMOKE=1, SECTI
 	bash bench/run.sh
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin dist shim/build-*

@@ -183,9 +183,11 @@ var table = []setting{{
 		if err := preloadable(p.pool.Command); err != nil {
 			return err
 		}
-		if p.pool.Preload = preload.Library(); p.pool.Preload == nil {
-			return fmt.Errorf("preload: %w", preload.ErrMissing)
+		lib, err := preload.Checked()
+		if err != nil {
+			return fmt.Errorf("preload: %w", err)
 		}
+		p.pool.Preload = lib
 		return nil
 	}),
 }, {

@@ -9,5 +9,6 @@ import "errors"
 // ErrMissing says that this binary was built without the shim.
 var ErrMissing = errors.New("this shardinit was built without the LD_PRELOAD shim: build it with `make build` (it needs a C compiler) or the Dockerfile")
 
-// Library is the shim, nil when this binary was built without it.
+// Library is the shim, nil when this binary was built without it; Checked
+// is the shim as the workers may have it.
 func Library() []byte { return library }
