@@ -56,7 +56,7 @@ dist: ## release binaries for linux/amd64 and linux/arm64, each with its own shi
 	@$(MAKE) -s shim
 
 docs: ## write the README's settings table from cmd/shardinit/table.go (a test fails when they differ)
-	$(GO) test -count=1 -run TestReadmeSettings ./cmd/shardinit -update
+	$(GO) test -count=1 -run 'TestReadmeSettings|TestChartSettingsSchema' ./cmd/shardinit -update
 
 # The worker SDK (pkg/worker) is a module of its own: ./... stops at it.
 WORKER_SDK := cd pkg/worker &&

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,19 @@ func TestChartSettings(t *testing.T) {
 	if seen < 10 {
 		t.Fatalf("found %d settings in the chart's configmap; has its layout changed?", seen)
 	}
+	// The keys shardinit.settings may not repeat are the ones written above.
+	var written []string
+	for _, m := range regexp.MustCompile(`(?m)^    ([a-z-]+):`).FindAllStringSubmatch(string(tmpl), -1) {
+		written = append(written, m[1])
+	}
+	own := regexp.MustCompile(`\$own := list ((?:"[a-z-]+" ?)+)`).FindStringSubmatch(string(tmpl))
+	if own == nil {
+		t.Fatal("the chart's configmap has no $own list of the keys it writes")
+	}
+	listed := strings.Fields(strings.ReplaceAll(own[1], `"`, ""))
+	if !slices.Equal(slices.Sorted(slices.Values(listed)), slices.Sorted(slices.Values(written))) {
+		t.Errorf("the configmap's $own list %v is not the keys it writes %v", listed, written)
+	}
 }
 
 // chartDefault is the chart's value name in the form of s's default: a
@@ -160,4 +174,55 @@ func TestReleaseVersions(t *testing.T) {
 	if !semver.MatchString(v) || !strings.HasPrefix(v, release) {
 		t.Errorf("scripts/version says %q: want a semantic version of %s", v, release)
 	}
+}
+
+// The chart's shardinit.settings takes every setting of the table by name:
+// its schema (definitions.shardinitSettings, one line that make docs
+// writes) is the table's.
+func TestChartSettingsSchema(t *testing.T) {
+	const path = "../../deploy/helm/shardinit/values.schema.json"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = `    "shardinitSettings": `
+	lines := strings.Split(string(data), "\n")
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) })
+	if at < 0 {
+		t.Fatalf("%s has no line %q", path, prefix)
+	}
+	want := prefix + settingsSchema()
+	if strings.HasSuffix(lines[at], ",") {
+		want += ","
+	}
+	if *update {
+		lines[at] = want
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if lines[at] != want {
+		t.Errorf("the chart's schema for shardinit.settings is not the table's: run make docs.\ngot:  %s\nwant: %s", lines[at], want)
+	}
+}
+
+// settingsSchema is the JSON schema of a map of settings by name, in the
+// table's order.
+func settingsSchema() string {
+	kinds := map[kind]string{
+		textKind:     `{"type":"string"}`,
+		numberKind:   `{"type":"integer"}`,
+		durationKind: `{"type":["string","number"]}`,
+		switchKind:   `{"type":"boolean"}`,
+		listKind:     `{"type":"array","items":{"type":["string","integer"]}}`,
+	}
+	var props []string
+	for _, s := range table {
+		if !s.file {
+			props = append(props, fmt.Sprintf("%q:%s", s.name, kinds[s.kind]))
+		}
+	}
+	return `{"description":"shardinit settings by name, as in shardinit.yaml (written by make docs from cmd/shardinit/table.go)",` +
+		`"type":"object","additionalProperties":false,"properties":{` + strings.Join(props, ",") + `}}`
 }
