@@ -111,6 +111,7 @@
 //
 //	shardinit check [flags] [-- COMMAND]   validate and print the configuration
 //	shardinit status [--health-addr ADDR]  show a running shardinit's slots and queues
+//	shardinit probe [--health-addr ADDR] readyz|livez  exit 0 if it answers 200, else 1 (a HEALTHCHECK without curl)
 //	shardinit restart [--health-addr ADDR | --pid PID]  roll the workers (sends the restart signal)
 //	shardinit signal [--health-addr ADDR] SIGNAL [SLOT...]  send SIGNAL to every slot's worker, or to those slots'
 //	shardinit version                      print the version

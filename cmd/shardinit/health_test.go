@@ -350,3 +350,30 @@ func TestSDKWorkerReportsReady(t *testing.T) {
 	p.waitCode("/readyz", http.StatusOK)
 	in.stopCleanly()
 }
+
+// shardinit probe exits 0 while /readyz (or /livez) answers 200, and 1 once
+// nothing answers: a HEALTHCHECK for an image without curl.
+func TestProbeCommand(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	in, _ := startPool(t, start{}, 1, p.flag(), "http")
+	p.waitCode("/readyz", http.StatusOK)
+	probe := func(args ...string) (int, string) {
+		out := &syncBuffer{}
+		pr := startShardinit(t, start{stdout: out}, append([]string{"probe", "--health-addr", p.addr}, args...)...)
+		code := pr.wait(10 * time.Second)
+		return code, out.String() + pr.log.String()
+	}
+	for _, which := range []string{"readyz", "livez"} {
+		if code, out := probe(which); code != 0 || !strings.HasPrefix(out, "/"+which+": ") {
+			t.Errorf("probe %s while ready: exit %d, %q; want 0", which, code, out)
+		}
+	}
+	if code, out := probe("ready"); code != 2 || !strings.Contains(out, `want readyz or livez, not "ready"`) {
+		t.Errorf("probe ready: exit %d, %q; want 2 and the choices", code, out)
+	}
+	in.stopCleanly()
+	if code, out := probe("readyz"); code != 1 || !strings.Contains(out, "connection refused") {
+		t.Errorf("probe readyz with shardinit gone: exit %d, %q; want 1", code, out)
+	}
+}

@@ -68,7 +68,7 @@ func newApp(command []string, code *int) *cli.App {
 			*code, err = runPool(c, append(c.Args().Slice(), command...))
 			return err
 		},
-		Commands:        []*cli.Command{checkCommand(command), statusCommand, restartCommand, signalCommand, versionCommand},
+		Commands:        []*cli.Command{checkCommand(command), statusCommand, probeCommand, restartCommand, signalCommand, versionCommand},
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // exit codes are decided in exitCode
 		HideHelpCommand: true,

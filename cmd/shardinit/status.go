@@ -41,34 +41,14 @@ func healthAddrFlag() cli.Flag { return row("health-addr").flag() }
 
 // fetchStatus asks shardinit at addr; ":8081" means this host.
 func fetchStatus(addr string) (health.Report, error) {
-	if addr == "" {
-		return health.Report{}, usagef("status: --health-addr is empty: shardinit serves no /status")
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return health.Report{}, usagef("status: health-addr %q: %v", addr, err)
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	return getStatus(net.JoinHostPort(host, port))
-}
-
-// getStatus speaks plain HTTP/1.0 rather than using http.Client, which
-// would link the whole client transport (and HTTP/2) into PID 1's binary:
-// 0.3 MiB more resident memory for a command a person runs now and then.
-func getStatus(hostport string) (health.Report, error) {
 	var r health.Report
-	conn, err := net.DialTimeout("tcp", hostport, 5*time.Second)
+	hostport, err := healthHost("status", addr)
+	if err != nil {
+		return r, err
+	}
+	resp, err := httpGet(hostport, "/status")
 	if err != nil {
 		return r, fmt.Errorf("status: %w", err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(conn, "GET /status HTTP/1.0\r\nHost: %s\r\n\r\n", hostport)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return r, fmt.Errorf("status: GET http://%s/status: %w", hostport, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -78,6 +58,53 @@ func getStatus(hostport string) (health.Report, error) {
 		return r, fmt.Errorf("status: GET http://%s/status: %w", hostport, err)
 	}
 	return r, nil
+}
+
+// healthHost is the health address to dial, for the subcommand cmd: a
+// wildcard host means this host.
+func healthHost(cmd, addr string) (string, error) {
+	if addr == "" {
+		return "", usagef("%s: --health-addr is empty: shardinit serves no health endpoints", cmd)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", usagef("%s: health-addr %q: %v", cmd, addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// httpGet speaks plain HTTP/1.0 rather than using http.Client, which would
+// link the whole client transport (and HTTP/2) into PID 1's binary: 0.3
+// MiB more resident memory for commands a person runs now and then. The
+// whole exchange has 5 s; the caller closes the body.
+func httpGet(hostport, path string) (*http.Response, error) {
+	conn, err := net.DialTimeout("tcp", hostport, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, hostport)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("GET http://%s%s: %w", hostport, path, err)
+	}
+	resp.Body = closeBoth{resp.Body, conn}
+	return resp, nil
+}
+
+// closeBoth closes a response's body and its connection.
+type closeBoth struct {
+	io.ReadCloser
+	conn net.Conn
+}
+
+func (c closeBoth) Close() error {
+	c.ReadCloser.Close()
+	return c.conn.Close()
 }
 
 func printStatus(w io.Writer, r health.Report) {
