@@ -46,7 +46,9 @@ func TestBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown flag", []string{"--bogus"}, nil, 2, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"--bogus"}, nil, 2, "unknown flag --bogus (see shardinit --help)"},
+		{"misspelt flag", []string{"--wrokers", "2"}, nil, 2, "unknown flag --wrokers: did you mean --workers?"},
+		{"misspelt flag, one dash", []string{"-stop-timout=2s"}, nil, 2, "unknown flag -stop-timout: did you mean --stop-timeout?"},
 		{"bad address", []string{"--listen", "http=localhost:http"}, nil, 2, `bad listen address "http=localhost:http": port "http"`},
 		{"unknown scheme", []string{"--listen", "udp://:53"}, nil, 2, `unknown scheme "udp"`},
 		{"host name", []string{"--listen", "example.com:80"}, nil, 2, `host "example.com" is not an IP address`},
@@ -93,7 +95,7 @@ func TestBadInput(t *testing.T) {
 		{"signal-map forward:32", []string{"--signal-map", "USR2=forward:32"}, nil, 2, `signal-map "USR2=forward:32": 32 belongs to the C library`},
 		{"signal-map PROF", []string{"--signal-map", "PROF=restart"}, nil, 2, `signal-map "PROF=restart": SIGPROF is the Go runtime's`},
 		{"user name with a newline", []string{"--user", "no\nbody"}, nil, 2, `user "no\nbody": no such user`},
-		{"flag with a newline", []string{"--bo\ngus"}, nil, 2, `flag provided but not defined: -bo\ngus`},
+		{"flag with a newline", []string{"--bo\ngus"}, nil, 2, `unknown flag --bo\ngus`},
 		{"mistyped subcommand", []string{"stauts"}, nil, 2, `unknown command "stauts": did you mean status?`},
 		{"mistyped subcommand after flags", []string{"--workers", "1", "chek"}, nil, 2, `unknown command "chek": did you mean check?`},
 		{"YAML duration out of range", []string{"--config", huge}, nil, 2, `config ` + huge + `: stop-timeout 10000000000: out of range (a duration is at most about 292 years)`},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/shardinit/shardinit/pkg/spawn"
 	"github.com/urfave/cli/v2"
@@ -50,7 +51,9 @@ func appFor(args []string, code *int) (*cli.App, []string) {
 	if i := slices.Index(args, "--"); i >= 0 {
 		own, command = args[:i], args[i+1:]
 	}
-	return newApp(command, code), own
+	app := newApp(command, code)
+	app.Metadata = map[string]any{"args": own} // for onUsageError
+	return app, own
 }
 
 func newApp(command []string, code *int) *cli.App {
@@ -75,8 +78,37 @@ func newApp(command []string, code *int) *cli.App {
 	}
 }
 
-func onUsageError(_ *cli.Context, err error, _ bool) error {
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		return unknownFlag(c, name)
+	}
 	return usagef("%v (see shardinit --help)", err)
+}
+
+// unknownFlag names a flag that is not shardinit's as it was typed
+// (--bogus, not the flag package's -bogus), with the nearest flag it may
+// be a typo of.
+func unknownFlag(c *cli.Context, name string) error {
+	typed := "--" + name
+	args, _ := c.App.Metadata["args"].([]string)
+	for _, a := range args {
+		if before, _, _ := strings.Cut(a, "="); before == "-"+name || before == "--"+name {
+			typed = before
+			break
+		}
+	}
+	var names []string
+	fs := c.App.Flags
+	if c.Command != nil && c.Command.Name != "" {
+		fs = c.Command.Flags
+	}
+	for _, f := range fs {
+		names = append(names, f.Names()...)
+	}
+	if near := nearest(names, name); near != "" {
+		return usagef("unknown flag %s: did you mean --%s? (see shardinit --help)", typed, near)
+	}
+	return usagef("unknown flag %s (see shardinit --help)", typed)
 }
 
 // exitCode is shardinit's exit code: the workers' without an error, else
