@@ -15,7 +15,8 @@ import (
 // setting is one row of the table (table.go).
 type setting struct {
 	name  string // the flag, the YAML key; SHARDINIT_ and upper case: the variable
-	arg   string // the value's word in the README: N, D, ADDR
+	arg   string // the value's word in --help and the README: N, DURATION, ADDR
+	group string // its heading in --help
 	kind  kind
 	def   string // the default, as a user would write it
 	shown string // the default as the README shows it, where def says too little
@@ -223,29 +224,47 @@ func flags() []cli.Flag {
 }
 
 func (s setting) flag() cli.Flag {
-	env := []string{envOf(s.name)}
+	var f cli.DocGenerationFlag
 	switch s.kind {
 	case switchKind:
-		return helpEnv{&cli.BoolFlag{Name: s.name, Usage: s.usage}, env}
+		f = &cli.BoolFlag{Name: s.name, Usage: s.usage}
 	case listKind:
-		return helpEnv{&cli.StringSliceFlag{Name: s.name, Usage: s.usage}, env}
+		f = &cli.StringSliceFlag{Name: s.name, Usage: s.usage}
+	default:
+		f = &cli.StringFlag{Name: s.name, Usage: s.usage, DefaultText: s.def}
 	}
-	return helpEnv{&cli.StringFlag{Name: s.name, Usage: s.usage, DefaultText: s.def}, env}
+	return helpFlag{f, s}
 }
 
-// helpEnv shows a flag's variable in --help without the cli package
-// reading it.
-type helpEnv struct {
+// helpFlag is a row's flag as --help shows it: under its group, with the
+// word for its value, its default and its variable. The cli package does
+// not read the variable (resolve does).
+type helpFlag struct {
 	cli.DocGenerationFlag
-	env []string
+	s setting
 }
 
-func (h helpEnv) GetEnvVars() []string { return h.env }
-func (h helpEnv) String() string       { return cli.FlagStringer(h) }
-func (h helpEnv) IsVisible() bool      { return true }
-func (h helpEnv) IsSliceFlag() bool {
-	sf, ok := h.DocGenerationFlag.(cli.DocGenerationSliceFlag)
-	return ok && sf.IsSliceFlag()
+func (h helpFlag) GetEnvVars() []string { return []string{envOf(h.s.name)} }
+func (h helpFlag) GetCategory() string  { return h.s.group }
+func (h helpFlag) IsVisible() bool      { return true }
+
+func (h helpFlag) String() string {
+	names := "--" + h.s.name
+	if h.s.arg != "" {
+		names += " " + h.s.arg
+	}
+	if h.s.kind == listKind {
+		names += " [ " + names + " ]"
+	}
+	usage := strings.ReplaceAll(h.s.usage, "`", "")
+	switch def := h.s.def; {
+	case def == "" || h.s.kind == switchKind:
+	case h.s.kind == durationKind:
+		usage += " (default: " + shortDuration(def) + ")"
+	default:
+		usage += " (default: " + def + ")"
+	}
+	return fmt.Sprintf("%s\t%s [$%s]", names, usage, envOf(h.s.name))
 }
 
 // row is the setting called name.

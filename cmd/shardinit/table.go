@@ -28,8 +28,8 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "listen", arg: "NAME=ADDR", kind: listKind,
-	usage: "listener `NAME=ADDR` (repeatable; ADDR: :8080, 127.0.0.1:8080, [::]:8080, tcp4://…, tcp6://…, unix:///path)",
+	name: "listen", group: socketsGroup, arg: "NAME=ADDR", kind: listKind,
+	usage: "listener NAME=ADDR (repeatable; ADDR: :8080, 127.0.0.1:8080, [::]:8080, tcp4://…, tcp6://…, unix:///path, unix://@name)",
 	doc: "listener, repeatable (env: comma-separated). ADDR: `:8080` (all addresses, dual-stack), `127.0.0.1:8080`, `[::]:8080`, " +
 		"`tcp4://…`, `tcp6://…` (IPv6 only), `unix:///path`, `unix://@abstract`. NAME defaults to `listen<i>`. Two listeners on one " +
 		"port of a common address (`[::]:P` and `0.0.0.0:P`, `0.0.0.0:P` and `127.0.0.1:P`) or on one socket are refused (port 0 clashes with nothing)",
@@ -42,7 +42,7 @@ var table = []setting{{
 		return checkClashes(specs)
 	}),
 }, {
-	name: "workers", arg: "N", kind: numberKind, def: "0",
+	name: "workers", group: workersGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "number of workers; 0: the container's CPU limit, else its cpuset",
 	doc:   "0: the container's CPU limit rounded up (cgroup v1 or v2), at most the cpuset; no limit: the cpuset",
 	set: number(func(p *plan, n int) error {
@@ -53,7 +53,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "max-workers", arg: "N", kind: numberKind, def: "0",
+	name: "max-workers", group: workersGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "most workers scaling up (SIGTTIN) may reach; 0: --workers or the cpuset's CPUs, whichever is more",
 	doc: "the most workers scaling up (`SIGTTIN`) may reach; a scale-up beyond it is refused, logged and counted; 0: `--workers` " +
 		"or the cpuset's CPUs, whichever is more; fewer than `--workers` is bad input",
@@ -68,7 +68,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "sockets", arg: "MODE", kind: textKind, def: string(listen.PerWorker),
+	name: "sockets", group: socketsGroup, arg: "MODE", kind: textKind, def: string(listen.PerWorker),
 	usage: "per-worker (one SO_REUSEPORT socket per worker) or shared (one socket)",
 	doc:   "`per-worker`: one `SO_REUSEPORT` socket per slot; `shared`: one socket for all. Unix sockets are always shared",
 	set: text(func(p *plan, s string) (err error) {
@@ -76,7 +76,7 @@ var table = []setting{{
 		return named("sockets", err)
 	}),
 }, {
-	name: "backlog", arg: "N", kind: numberKind, def: "0",
+	name: "backlog", group: socketsGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "accept queue length of each socket; 0: net.core.somaxconn",
 	doc:   "accept queue length; 0: `net.core.somaxconn`; at most 2147483647 (the kernel's C int)",
 	set: number(func(p *plan, n int) error {
@@ -84,7 +84,7 @@ var table = []setting{{
 		return cInt(n)
 	}),
 }, {
-	name: "defer-accept", arg: "D", kind: durationKind, def: "0s",
+	name: "defer-accept", group: socketsGroup, arg: "DURATION", kind: durationKind, def: "0s",
 	usage: "wake a worker only once a connection has data (TCP_DEFER_ACCEPT); 0: off",
 	doc:   "`TCP_DEFER_ACCEPT`, rounded up to seconds; at most 2147483647 s",
 	set: duration(func(p *plan, d time.Duration) error {
@@ -98,7 +98,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "fastopen", arg: "N", kind: numberKind, def: "0",
+	name: "fastopen", group: socketsGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "TCP Fast Open queue length; 0: off",
 	doc:   "TCP Fast Open queue length; at most 2147483647",
 	set: number(func(p *plan, n int) error {
@@ -106,12 +106,12 @@ var table = []setting{{
 		return cInt(n)
 	}),
 }, {
-	name: "bind-to-device", arg: "IF", kind: textKind,
+	name: "bind-to-device", group: socketsGroup, arg: "IFACE", kind: textKind,
 	usage: "bind the sockets to this network interface (SO_BINDTODEVICE)",
 	doc:   "`SO_BINDTODEVICE`",
 	set:   text(func(p *plan, s string) error { p.sockets.BindToDevice = s; return nil }),
 }, {
-	name: "stop-signal", arg: "SIG", kind: textKind, def: "TERM",
+	name: "stop-signal", group: stoppingGroup, arg: "SIGNAL", kind: textKind, def: "TERM",
 	usage: "signal that asks a worker to stop gracefully (TERM, 15, SIGQUIT, …)",
 	doc: "graceful stop signal: `15`, `TERM`, `SIGQUIT`, `RTMIN+3`, `WINCH`. Refused: KILL (cannot be caught), STOP, TSTP, TTIN, TTOU " +
 		"(they suspend the worker: every stop would end in SIGKILL), CONT, CHLD (ignored unless handled), URG, PROF (the Go runtime's), " +
@@ -121,17 +121,17 @@ var table = []setting{{
 		return err
 	}),
 }, {
-	name: "stop-timeout", arg: "D", kind: durationKind, def: spawn.DefaultStopTimeout.String(),
+	name: "stop-timeout", group: stoppingGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultStopTimeout.String(),
 	usage: "how long workers may take to stop before SIGKILL",
 	doc:   "how long workers may take to stop before SIGKILL",
 	set:   duration(positive(func(p *plan, d time.Duration) { p.pool.StopTimeout = d })),
 }, {
-	name: "drain-delay", arg: "D", kind: durationKind, def: "0s",
+	name: "drain-delay", group: stoppingGroup, arg: "DURATION", kind: durationKind, def: "0s",
 	usage: "how long to keep serving, not ready, before stopping workers",
 	doc:   "after a stop request: keep serving, not ready, this long",
 	set:   duration(notNegative(func(p *plan, d time.Duration) { p.pool.DrainDelay = d })),
 }, {
-	name: "restart", arg: "POLICY", kind: textKind, def: string(spawn.DefaultRestart),
+	name: "restart", group: restartsGroup, arg: "POLICY", kind: textKind, def: string(spawn.DefaultRestart),
 	usage: "which worker exits restart the slot: always, on-failure or never",
 	doc:   "`always`, `on-failure` (not after exit 0) or `never`; a slot that is not restarted ends the pool",
 	set: text(func(p *plan, s string) (err error) {
@@ -139,7 +139,7 @@ var table = []setting{{
 		return named("restart", err)
 	}),
 }, {
-	name: "max-restarts", arg: "N", kind: numberKind, def: strconv.Itoa(spawn.DefaultMaxRestarts),
+	name: "max-restarts", group: restartsGroup, arg: "N", kind: numberKind, def: strconv.Itoa(spawn.DefaultMaxRestarts),
 	usage: "restarts one slot may make within --restart-window before shardinit exits; 0: unlimited",
 	doc:   "restarts one slot may make within the window before shardinit stops and exits non-zero; 0: unlimited",
 	set: number(func(p *plan, n int) error {
@@ -153,19 +153,19 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "restart-window", arg: "D", kind: durationKind, def: spawn.DefaultRestartWindow.String(),
+	name: "restart-window", group: restartsGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultRestartWindow.String(),
 	usage: "the span --max-restarts counts over",
 	doc:   "the span `--max-restarts` counts over",
 	set:   duration(positive(func(p *plan, d time.Duration) { p.pool.RestartWindow = d })),
 }, {
-	name: "max-backoff", arg: "D", kind: durationKind, def: spawn.DefaultMaxBackoff.String(),
+	name: "max-backoff", group: restartsGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultMaxBackoff.String(),
 	usage: "the longest wait before restarting a slot whose worker keeps exiting quickly (from 100ms, doubling)",
 	doc: "the longest a slot waits before its next restart while its worker keeps exiting within 10 s of its start: " +
 		"the first restart is at once, then from 100 ms, doubling with jitter, up to this",
 	set: duration(positive(func(p *plan, d time.Duration) { p.pool.MaxBackoff = d })),
 }, {
-	name: "user", arg: "U[:G]", kind: textKind,
-	usage: "run the workers as `UID|NAME[:GID|GROUP]` (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers",
+	name: "user", group: workersGroup, arg: "USER[:GROUP]", kind: textKind,
+	usage: "run the workers as this user (UID or name) and group (no supplementary groups); shardinit binds the ports first, so :80 needs no capability in the workers",
 	doc: "run the workers as this user (UID or name) and group, with no supplementary groups; shardinit binds first, so a worker " +
 		"serves `:80` without a capability. Needs shardinit to run as root",
 	set: text(func(p *plan, s string) (err error) {
@@ -173,7 +173,7 @@ var table = []setting{{
 		return err
 	}),
 }, {
-	name: "preload", kind: switchKind, def: "false", shown: "off",
+	name: "preload", group: workersGroup, kind: switchKind, def: "false", shown: "off",
 	usage: "load shardinit's LD_PRELOAD shim into the workers: a program that binds its port itself gets its shard socket",
 	doc:   "load the LD_PRELOAD shim into the workers (see above); refused for a statically linked command",
 	set: switchOf(func(p *plan, on bool) error {
@@ -191,7 +191,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "signal-map", arg: "MAP", kind: textKind,
+	name: "signal-map", group: workersGroup, arg: "MAP", kind: textKind,
 	usage: "what signals do, over the defaults: e.g. HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore (actions: stop, restart, scale-up, scale-down, forward, forward:SIG, ignore)",
 	doc: "what signals do, over the defaults: `HUP=restart,USR2=forward,QUIT=forward:TERM,WINCH=ignore`. Actions: `stop`, `restart`, " +
 		"`scale-up`, `scale-down`, `forward`, `forward:SIG`, `ignore`; signals as `15`, `TERM`, `SIGTERM` or `RTMIN+3`. KILL, STOP, URG, " +
@@ -201,8 +201,8 @@ var table = []setting{{
 		return err
 	}),
 }, {
-	name: "success-exit-codes", arg: "C", kind: listKind,
-	usage: "exit `CODES` that count as clean, like 0 (repeatable or comma-separated; e.g. 143 for a server that dies of SIGTERM)",
+	name: "success-exit-codes", group: workersGroup, arg: "CODES", kind: listKind,
+	usage: "exit codes that count as clean, like 0 (repeatable or comma-separated; e.g. 143 for a server that dies of SIGTERM)",
 	doc:   "exit codes that count as clean, like 0 (e.g. `143` for a server that dies of SIGTERM): for `on-failure`, shardinit's exit code and the metrics",
 	set: list(func(p *plan, values []string) error {
 		for _, v := range values {
@@ -215,7 +215,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "restart-surge", arg: "N", kind: numberKind, def: strconv.Itoa(spawn.DefaultRestartSurge),
+	name: "restart-surge", group: restartsGroup, arg: "N", kind: numberKind, def: strconv.Itoa(spawn.DefaultRestartSurge),
 	usage: "slots a rolling restart (SIGHUP) replaces at once",
 	doc:   "slots a rolling restart replaces at once",
 	set: number(func(p *plan, n int) error {
@@ -226,12 +226,12 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "ready-timeout", arg: "D", kind: durationKind, def: spawn.DefaultReadyTimeout.String(),
+	name: "ready-timeout", group: restartsGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultReadyTimeout.String(),
 	usage: "how long a rolling restart waits for a successor to be ready before it gives up",
 	doc:   "how long a rolling restart waits for a successor to be ready before it gives up",
 	set:   duration(positive(func(p *plan, d time.Duration) { p.pool.ReadyTimeout = d })),
 }, {
-	name: "ready-on", arg: "WHEN", kind: textKind, def: string(spawn.DefaultReadyOn),
+	name: "ready-on", group: readinessGroup, arg: "WHEN", kind: textKind, def: string(spawn.DefaultReadyOn),
 	usage: "when a worker is ready: accept (once seen waiting for connections on its sockets; start without --listen), start (once started) or notify (once it sends READY=1)",
 	doc: "when a worker counts as ready: `accept` (once it is seen waiting for connections on its sockets; `start` when shardinit binds none), " +
 		"`start` (once started) or `notify` (once it sends `READY=1`); see [Worker readiness](#worker-readiness)",
@@ -247,7 +247,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "min-ready", arg: "N", kind: numberKind, def: "0",
+	name: "min-ready", group: readinessGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "slots with a ready worker for /readyz to pass; 0: every slot",
 	doc:   "slots with a ready worker for `/readyz` to pass; 0: every slot",
 	set: number(func(p *plan, n int) error {
@@ -261,7 +261,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "watchdog", arg: "D", kind: durationKind, def: "0s",
+	name: "watchdog", group: readinessGroup, arg: "DURATION", kind: durationKind, def: "0s",
 	usage: "replace a worker that sends no WATCHDOG=1 for this long (WATCHDOG_USEC; at least 100ms; each replacement counts against --max-restarts); 0: off",
 	doc: "replace a ready worker that sends no `WATCHDOG=1` for this long (systemd's `WatchdogSec`); at least `100ms`; each replacement " +
 		"counts against `--max-restarts`, as a crash does; 0: off",
@@ -276,7 +276,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "notify-dir", arg: "DIR", kind: textKind, shown: "(abstract names)",
+	name: "notify-dir", group: workersGroup, arg: "DIR", kind: textKind, shown: "(abstract names)",
 	usage: "put the workers' NOTIFY_SOCKET files in this writable directory instead of using abstract socket names (for sd_notify clients that only take a path, such as Ruby's sd_notify gem)",
 	doc: "put each worker's `NOTIFY_SOCKET` file under DIR (writable, at most 60 bytes long) instead of an abstract name; use it for " +
 		"sd_notify clients that take `NOTIFY_SOCKET` as a path only, such as Ruby's `sd_notify` gem (puma), which otherwise fails at " +
@@ -291,7 +291,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "stuck-timeout", arg: "D", kind: durationKind, def: spawn.DefaultStuckTimeout.String(),
+	name: "stuck-timeout", group: readinessGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultStuckTimeout.String(),
 	usage: "a worker whose accept queue does not drain for this long is stuck; 0: off",
 	doc:   "a worker whose accept queue stays non-empty without draining this long is stuck; 0: off",
 	set: duration(func(p *plan, d time.Duration) error {
@@ -305,7 +305,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "on-stuck", arg: "ACTION", kind: textKind, def: string(spawn.DefaultOnStuck),
+	name: "on-stuck", group: readinessGroup, arg: "ACTION", kind: textKind, def: string(spawn.DefaultOnStuck),
 	usage: "what to do with a stuck worker: restart (replace it) or report (fail /livez)",
 	doc:   "`restart`: replace it (the successor takes its queue); `report`: only report it (`/livez` fails)",
 	set: text(func(p *plan, s string) (err error) {
@@ -313,7 +313,7 @@ var table = []setting{{
 		return named("on-stuck", err)
 	}),
 }, {
-	name: "health-addr", arg: "ADDR", kind: textKind, def: ":8081",
+	name: "health-addr", group: healthGroup, arg: "ADDR", kind: textKind, def: ":8081",
 	usage: "address of /livez, /readyz, /status and /metrics, without authentication (the default is every interface: bind the pod IP or 127.0.0.1, or use a NetworkPolicy); empty: off",
 	doc: "`/livez`, `/readyz`, `/status`, `/metrics`, without authentication; the default listens on every interface (see Health); " +
 		"empty: off. `host:port` with the host an IP address, `localhost` or empty, as `--listen` (no name is resolved, no `unix://`), not on a listener's port",
@@ -322,13 +322,13 @@ var table = []setting{{
 		return err
 	}),
 }, {
-	name: "health-wait", arg: "D", kind: durationKind, def: "0s",
+	name: "health-wait", group: healthGroup, arg: "DURATION", kind: durationKind, def: "0s",
 	usage: "if the health address is in use at start, serve anyway and retry it this long, then stop (exit 1); 0: exit 1 at once",
 	doc: "if the health address is in use at start: start the workers anyway and retry the address in the background this long, " +
 		"then stop the pool and exit 1; 0: exit 1 at once, nothing started (see Health)",
 	set: duration(notNegative(func(p *plan, d time.Duration) { p.healthWait = d })),
 }, {
-	name: "log-format", arg: "F", kind: textKind, def: "text",
+	name: "log-format", group: healthGroup, arg: "FORMAT", kind: textKind, def: "text",
 	usage: "text or json",
 	doc:   "`text` or `json` (to stderr)",
 	set: text(func(p *plan, s string) error {
@@ -339,7 +339,7 @@ var table = []setting{{
 		return nil
 	}),
 }, {
-	name: "log-level", arg: "L", kind: textKind, def: "info",
+	name: "log-level", group: healthGroup, arg: "LEVEL", kind: textKind, def: "info",
 	usage: "debug, info, warn or error",
 	doc:   "`debug`, `info`, `warn`, `error`",
 	set: text(func(p *plan, s string) error {
@@ -349,6 +349,16 @@ var table = []setting{{
 		return nil
 	}),
 }}
+
+// The groups of --help, in its order.
+const (
+	socketsGroup   = "Sockets"
+	workersGroup   = "Workers"
+	stoppingGroup  = "Stopping"
+	restartsGroup  = "Restarts and rolls"
+	readinessGroup = "Readiness and liveness"
+	healthGroup    = "Health and logs"
+)
 
 // maxCInt is the most the kernel takes for a setting it reads as a C int:
 // above it, listen(2) and setsockopt(2) would get the value truncated
