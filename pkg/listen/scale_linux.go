@@ -107,6 +107,7 @@ func counted(queued int) (reset, moved int) {
 // group's last socket takes its place.
 func (l *Listener) closeShard(shard int) error {
 	l.refresh(false)
+	l.fenceClose(shard)
 	fd, inode := l.fds[shard], inodeOf(l.fds[shard])
 	err := unix.Close(fd)
 	l.fds = slices.Delete(l.fds, shard, shard+1)

@@ -121,6 +121,26 @@ func (l *Listener) fence() {
 	l.attachProgram(prog) // a failure shows again in the steering that follows
 }
 
+// fenceClose steers l's group, before shard closes, over the indices that
+// stay valid afterwards: the closing socket's index and the last one (whose
+// socket moves into that place) are avoided with everything l steers away
+// from, until the steering that follows knows the new order. A program
+// built for the larger group could return the last index once the group
+// has shrunk, and the kernel answers an index out of range with its own
+// hash over every socket: a steered-away one, whose worker is stopping,
+// would be handed a new connection and reset it.
+func (l *Listener) fenceClose(shard int) {
+	if l.steering == nil || !l.group.known || shard >= len(l.group.pos) {
+		return
+	}
+	size := l.groupSize()
+	away := append(l.awayIndices(), l.group.pos[shard])
+	away = slices.DeleteFunc(away, func(i int) bool { return i >= size-1 })
+	if prog := pickProgram(size-1, away); prog != nil {
+		l.attachProgram(prog) // a failure shows in the steering that follows
+	}
+}
+
 // awayIndices are the group indices of the shards l steers away from.
 func (l *Listener) awayIndices() []int {
 	var away []int

@@ -168,3 +168,23 @@ func TestAddShardFenced(t *testing.T) {
 		t.Errorf("shard %d added without a fence: connections landed %v, want some on it", open, got)
 	}
 }
+
+// A shard that closes while others are steered away from shrinks the
+// group; until the steering is made again for the new order, connections
+// still go to none of the shards steered away from. (The program built for
+// the larger group could return its last index, which the kernel answers,
+// once that is out of range, with its own hash over every socket.)
+func TestCloseShardKeepsSteering(t *testing.T) {
+	set := bind(t, 4, Options{}, "http=127.0.0.1:0")
+	l := set.Listeners[0]
+	if err := set.Steer(1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := set.CloseShard(1); err != nil {
+		t.Fatal(err)
+	}
+	// Shard 2 is number 1 now; nothing has steered since the close.
+	if got := landed(t, l, 300); got[1] != 0 {
+		t.Errorf("after shard 1 closed, connections landed %v: %d on the shard still steered away from", got, got[1])
+	}
+}
