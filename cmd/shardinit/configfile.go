@@ -38,15 +38,11 @@ func decodeConfig(data []byte, path string, vals values) error {
 	if err := json.Unmarshal(js, &keys); err != nil {
 		return errors.New("want a map of settings (keys are the flag names)")
 	}
-	names := map[string]setting{}
-	for _, s := range table {
-		names[s.name] = s
-	}
 	// In a fixed order, so that the first problem is always the one shown.
 	for _, key := range slices.Sorted(maps.Keys(keys)) {
-		s, ok := names[key]
+		s, ok := rowNamed(key)
 		if !ok {
-			return unknownKey(key, slices.Sorted(maps.Keys(names)))
+			return unknownKey(key, settingNames())
 		}
 		v, err := s.fromJSON(keys[key])
 		if err != nil {
@@ -128,6 +124,15 @@ func (k kind) what() string {
 		return "true or false"
 	}
 	return "a string"
+}
+
+// settingNames are the table's names, sorted.
+func settingNames() []string {
+	var names []string
+	for _, s := range table {
+		names = append(names, s.name)
+	}
+	return slices.Sorted(slices.Values(names))
 }
 
 func unknownKey(key string, names []string) error {

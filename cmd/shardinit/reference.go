@@ -22,11 +22,7 @@ func readmeSettings() string {
 		if s.file {
 			continue
 		}
-		flag := "--" + s.name
-		if s.arg != "" {
-			flag += " " + s.arg
-		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", flag, envOf(s.name), s.shownDefault(), s.doc)
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", s.flagText(), envOf(s.name), s.shownDefault(), s.doc)
 	}
 	return b.String()
 }

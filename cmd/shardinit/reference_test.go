@@ -130,15 +130,6 @@ func chartDefault(t *testing.T, s setting, name string, v any) string {
 	return fmt.Sprint(v)
 }
 
-func rowNamed(name string) (setting, bool) {
-	for _, s := range table {
-		if s.name == name {
-			return s, true
-		}
-	}
-	return setting{}, false
-}
-
 // The chart's version and appVersion are the release CHANGELOG.md leads
 // to, and scripts/version says a semantic version of it.
 func TestReleaseVersions(t *testing.T) {

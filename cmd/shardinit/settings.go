@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +232,7 @@ func (s setting) flag() cli.Flag {
 	case listKind:
 		f = &cli.StringSliceFlag{Name: s.name, Usage: s.usage}
 	default:
-		f = &cli.StringFlag{Name: s.name, Usage: s.usage, DefaultText: s.def}
+		f = &cli.StringFlag{Name: s.name, Usage: s.usage}
 	}
 	return helpFlag{f, s}
 }
@@ -249,10 +250,7 @@ func (h helpFlag) GetCategory() string  { return h.s.group }
 func (h helpFlag) IsVisible() bool      { return true }
 
 func (h helpFlag) String() string {
-	names := "--" + h.s.name
-	if h.s.arg != "" {
-		names += " " + h.s.arg
-	}
+	names := h.s.flagText()
 	if h.s.kind == listKind {
 		names += " [ " + names + " ]"
 	}
@@ -267,14 +265,30 @@ func (h helpFlag) String() string {
 	return fmt.Sprintf("%s\t%s [$%s]", names, usage, envOf(h.s.name))
 }
 
-// row is the setting called name.
+// row is the setting called name; one that is not in the table is a bug.
 func row(name string) setting {
-	for _, s := range table {
-		if s.name == name {
-			return s
-		}
+	s, ok := rowNamed(name)
+	if !ok {
+		panic("no setting " + name)
 	}
-	panic("no setting " + name)
+	return s
+}
+
+// rowNamed is the setting called name, if the table has one.
+func rowNamed(name string) (setting, bool) {
+	i := slices.IndexFunc(table, func(s setting) bool { return s.name == name })
+	if i < 0 {
+		return setting{}, false
+	}
+	return table[i], true
+}
+
+// flagText is how --help and the README write the flag: --name ARG.
+func (s setting) flagText() string {
+	if s.arg == "" {
+		return "--" + s.name
+	}
+	return "--" + s.name + " " + s.arg
 }
 
 // fresh is a shallow copy of f (a pointer to one of the cli package's
