@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -58,24 +59,26 @@ func decodeConfig(data []byte, path string, vals values) error {
 
 // fromJSON is a key's value: a scalar as its text (stop-signal: 15,
 // preload: true), a list of scalars for a list; nil for null, which
-// leaves the value as it was.
+// leaves the value as it was. Numbers keep the text they were written in.
 func (s setting) fromJSON(raw json.RawMessage) (*value, error) {
 	var decoded any
-	if err := json.Unmarshal(raw, &decoded); err != nil {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&decoded); err != nil {
 		return nil, err
 	}
 	if decoded == nil {
 		return nil, nil
 	}
 	if s.kind != listKind {
-		text, ok := scalarText(raw)
+		text, ok := scalarText(decoded)
 		if !ok {
 			return nil, fmt.Errorf("want %s, not %s", s.kind.what(), shape(decoded))
 		}
 		return &value{text: text}, nil
 	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
+	items, ok := decoded.([]any)
+	if !ok {
 		return nil, fmt.Errorf("want a list, not %s", shape(decoded))
 	}
 	v := &value{list: []string{}}
@@ -89,15 +92,15 @@ func (s setting) fromJSON(raw json.RawMessage) (*value, error) {
 	return v, nil
 }
 
-// scalarText is a JSON string, number or boolean as text.
-func scalarText(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	var s string
-	switch {
-	case json.Unmarshal(raw, &s) == nil:
-		return s, true
-	case len(raw) > 0 && !bytes.ContainsAny(raw[:1], `{[n`): // a number, true, false
-		return string(raw), true
+// scalarText is a decoded JSON string, number or boolean as text.
+func scalarText(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
 	}
 	return "", false
 }
