@@ -15,8 +15,15 @@ func (s *supervisor) publish() {
 	// kept: a pass that changed nothing copies neither.
 	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil,
 		Slots: make([]SlotSnapshot, len(s.slots)), Counters: s.counters}
+	// One look at every worker for all slots: publish runs every pass.
+	retiring := map[*slot][]int{}
+	for pid, w := range s.byPID {
+		if sl := w.slot; w != sl.current && w != sl.successor {
+			retiring[sl] = append(retiring[sl], pid)
+		}
+	}
 	for i, sl := range s.slots {
-		st.Slots[i] = s.slotStatus(sl)
+		st.Slots[i] = s.slotStatus(sl, retiring[sl])
 	}
 	old := s.snapshot.Load()
 	if old != nil && reflect.DeepEqual(*old, st) {
@@ -49,7 +56,7 @@ func (s *supervisor) minReady() int {
 	return s.cfg.MinReady
 }
 
-func (s *supervisor) slotStatus(sl *slot) SlotSnapshot {
+func (s *supervisor) slotStatus(sl *slot, retiring []int) SlotSnapshot {
 	ss := SlotSnapshot{Slot: sl.index, Generation: sl.generation, Restarts: max(sl.generation-1, 0), LastExit: sl.lastExit, State: StateStopped}
 	if w := sl.current; w != nil {
 		ss.PID, ss.Started, ss.StatusLine, ss.State = w.pid, w.started, w.status, workerState(w)
@@ -59,11 +66,7 @@ func (s *supervisor) slotStatus(sl *slot) SlotSnapshot {
 	if sl.successor != nil {
 		ss.Successor = sl.successor.pid
 	}
-	for pid, w := range s.byPID {
-		if w.slot == sl && w != sl.current && w != sl.successor {
-			ss.Retiring = append(ss.Retiring, pid)
-		}
-	}
+	ss.Retiring = retiring
 	slices.Sort(ss.Retiring)
 	ss.Leftovers = s.leftoversOf(sl)
 	return ss
