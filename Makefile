@@ -55,8 +55,8 @@ dist: ## release binaries for linux/amd64 and linux/arm64, each with its own shi
 	@cd dist && sha256sum shardinit-* > SHA256SUMS && cat SHA256SUMS
 	@$(MAKE) -s shim
 
-docs: ## write the README's settings table from cmd/shardinit/table.go (a test fails when they differ)
-	$(GO) test -count=1 -run 'TestReadmeSettings|TestChartSettingsSchema' ./cmd/shardinit -update
+docs: ## write docs/settings.md's table and the chart schema's settings line from cmd/shardinit/table.go (tests fail when they differ)
+	$(GO) test -count=1 -run 'TestSettingsDoc|TestChartSettingsSchema' ./cmd/shardinit -update
 
 # The worker SDK (pkg/worker) is a module of its own: ./... stops at it.
 WORKER_SDK := cd pkg/worker &&

@@ -35,8 +35,8 @@
 //
 // Every setting is a row of one table (table.go): its flag, its
 // SHARDINIT_* variable, its key in the YAML file given by --config, its
-// line in shardinit --help and in the README's settings table (written by
-// make docs) all come from the row, and so does the code that checks its
+// line in shardinit --help and in the table of docs/settings.md (written
+// by make docs) all come from the row, and so does the code that checks its
 // value. An unknown key is an error, and so are a key in the wrong case,
 // Workers, and a key given twice. Precedence: flags > environment > file >
 // defaults. A duration is 500ms, 10s, 1m30s, or a number of seconds. Bad

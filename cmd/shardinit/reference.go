@@ -5,15 +5,15 @@ import (
 	"strings"
 )
 
-// readmeSettings is the README's table of settings, made from the table:
+// settingsDoc is the table of docs/settings.md, made from the table:
 // `make docs` writes it between these marks, and a test fails when the
-// README's differs.
+// page's differs.
 const (
-	readmeBegin = "<!-- settings: written by `make docs` from cmd/shardinit/table.go -->\n"
-	readmeEnd   = "<!-- end of settings -->\n"
+	settingsBegin = "<!-- settings: written by `make docs` from cmd/shardinit/table.go -->\n"
+	settingsEnd   = "<!-- end of settings -->\n"
 )
 
-func readmeSettings() string {
+func settingsDoc() string {
 	var b strings.Builder
 	b.WriteString("| flag | environment | default | meaning |\n| --- | --- | --- | --- |\n")
 	fmt.Fprintf(&b, "| `--config FILE` | `%s` | | YAML file of settings, keys as the flags; may also hold `%s: [%s]`, %s |\n",
@@ -27,7 +27,7 @@ func readmeSettings() string {
 	return b.String()
 }
 
-// shownDefault is the default as the README shows it: a number as it is,
+// shownDefault is the default as docs/settings.md shows it: a number as it is,
 // other text as code, nothing for none.
 func (s setting) shownDefault() string {
 	switch {

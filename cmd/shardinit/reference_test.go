@@ -5,40 +5,175 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"sigs.k8s.io/yaml"
 )
 
-var update = flag.Bool("update", false, "write the README's settings table from the table (make docs)")
+var update = flag.Bool("update", false, "write docs/settings.md's table and the chart schema's settings line from the table (make docs)")
 
-// The README's settings table is the one the table makes.
-func TestReadmeSettings(t *testing.T) {
-	const path = "../../README.md"
+// The table of docs/settings.md is the one the table makes.
+func TestSettingsDoc(t *testing.T) {
+	const path = "../../docs/settings.md"
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(data)
-	before, rest, ok := strings.Cut(readme, readmeBegin)
-	old, after, ok2 := strings.Cut(rest, readmeEnd)
+	before, rest, ok := strings.Cut(string(data), settingsBegin)
+	old, after, ok2 := strings.Cut(rest, settingsEnd)
 	if !ok || !ok2 {
-		t.Fatalf("%s has no %q … %q", path, readmeBegin, readmeEnd)
+		t.Fatalf("%s has no %q … %q", path, settingsBegin, settingsEnd)
 	}
-	want := readmeSettings()
+	want := settingsDoc()
 	if *update {
-		if err := os.WriteFile(path, []byte(before+readmeBegin+want+readmeEnd+after), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(before+settingsBegin+want+settingsEnd+after), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	if old != want {
-		t.Errorf("the README's settings table is not the table's: run make docs. The table makes:\n%s", want)
+		t.Errorf("the table of %s is not the settings table's: run make docs. The table makes:\n%s", path, want)
 	}
+}
+
+// docServers is the page of per-server guides, which another change
+// writes: until it exists, links to it are skipped rather than failed.
+const docServers = "docs/servers.md"
+
+// Every relative link of the documentation (README.md, CONTRIBUTING.md,
+// docs/*.md) names a file that exists and, with #anchor, a heading in it.
+func TestDocLinks(t *testing.T) {
+	const root = "../.."
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append([]string{filepath.Join(root, "README.md"), filepath.Join(root, "CONTRIBUTING.md")}, pages...)
+	for _, page := range pages {
+		data, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, _ := filepath.Rel(root, page)
+		for _, target := range docLinks(string(data)) {
+			path, anchor, _ := strings.Cut(target, "#")
+			file := page
+			if path != "" {
+				file = filepath.Join(filepath.Dir(page), path)
+			}
+			if rel, _ := filepath.Rel(root, file); rel == docServers && !exists(file) {
+				t.Logf("%s: link %s skipped: %s is not written yet", name, target, docServers)
+				continue
+			}
+			if problem := linkProblem(file, anchor); problem != "" {
+				t.Errorf("%s: link %s: %s", name, target, problem)
+			}
+		}
+	}
+}
+
+// linkProblem says what is wrong with a link to file#anchor, or "".
+func linkProblem(file, anchor string) string {
+	if !exists(file) {
+		return "no such file"
+	}
+	if anchor == "" {
+		return ""
+	}
+	if filepath.Ext(file) != ".md" {
+		return "an anchor into a file that is not Markdown"
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err.Error()
+	}
+	if !slices.Contains(headingAnchors(string(data)), anchor) {
+		return "no heading #" + anchor + " in " + filepath.Base(file)
+	}
+	return ""
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+var (
+	mdLink     = regexp.MustCompile(`\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+	codeSpan   = regexp.MustCompile("`[^`]*`")
+	mdHeading  = regexp.MustCompile(`^#{1,6}\s+(.*?)\s*#*$`)
+	linkInText = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+)
+
+// docLinks are the relative targets of the page's links and images, outside
+// code blocks and code spans.
+func docLinks(page string) []string {
+	var targets []string
+	for _, line := range proseLines(page) {
+		for _, m := range mdLink.FindAllStringSubmatch(codeSpan.ReplaceAllString(line, ""), -1) {
+			if !strings.Contains(m[1], "://") && !strings.HasPrefix(m[1], "mailto:") {
+				targets = append(targets, m[1])
+			}
+		}
+	}
+	return targets
+}
+
+// headingAnchors are the anchors GitHub gives the page's headings: the text
+// in lower case, spaces as hyphens, punctuation dropped, and -1, -2 … after
+// a repeated one.
+func headingAnchors(page string) []string {
+	var anchors []string
+	seen := map[string]int{}
+	for _, line := range proseLines(page) {
+		m := mdHeading.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		a := slug(linkInText.ReplaceAllString(m[1], "$1"))
+		if n := seen[a]; n > 0 {
+			anchors = append(anchors, fmt.Sprintf("%s-%d", a, n))
+		} else {
+			anchors = append(anchors, a)
+		}
+		seen[a]++
+	}
+	return anchors
+}
+
+func slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case unicode.IsLetter(r), unicode.IsDigit(r), r == '-', r == '_':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// proseLines are the page's lines outside fenced code blocks.
+func proseLines(page string) []string {
+	var lines []string
+	fenced := false
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			fenced = !fenced
+			continue
+		}
+		if !fenced {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
 
 // chartChoices are the chart's defaults that are not shardinit's, each

@@ -16,13 +16,13 @@ import (
 // setting is one row of the table (table.go).
 type setting struct {
 	name  string // the flag, the YAML key; SHARDINIT_ and upper case: the variable
-	arg   string // the value's word in --help and the README: N, DURATION, ADDR
+	arg   string // the value's word in --help and docs/settings.md: N, DURATION, ADDR
 	group string // its heading in --help
 	kind  kind
 	def   string // the default, as a user would write it
-	shown string // the default as the README shows it, where def says too little
+	shown string // the default as docs/settings.md shows it, where def says too little
 	usage string // --help
-	doc   string // the README's meaning column (Markdown)
+	doc   string // docs/settings.md's meaning column (Markdown)
 	file  bool   // a key of the file only: no flag, no variable
 	set   func(p *plan, v value) error
 }
@@ -283,7 +283,7 @@ func rowNamed(name string) (setting, bool) {
 	return table[i], true
 }
 
-// flagText is how --help and the README write the flag: --name ARG.
+// flagText is how --help and docs/settings.md write the flag: --name ARG.
 func (s setting) flagText() string {
 	if s.arg == "" {
 		return "--" + s.name

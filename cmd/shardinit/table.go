@@ -14,7 +14,7 @@ import (
 
 // table is every setting of shardinit, in --help order. A row's flag, its
 // SHARDINIT_* variable, its YAML key, its line in --help and in the
-// README's settings table come from the row, and its set function is what
+// table of docs/settings.md come from the row, and its set function is what
 // parses, checks and applies its value: adding a setting is adding a row
 // and the code that uses it. Rows run in this order, so a row may check
 // its value against those above it (max-workers against workers).
@@ -175,7 +175,7 @@ var table = []setting{{
 }, {
 	name: "preload", group: workersGroup, kind: switchKind, def: "false", shown: "off",
 	usage: "load shardinit's LD_PRELOAD shim into the workers: a program that binds its port itself gets its shard socket",
-	doc:   "load the LD_PRELOAD shim into the workers (see above); refused for a statically linked command",
+	doc:   "load the LD_PRELOAD shim into the workers (see [`--preload`](sockets.md#programs-that-bind-the-port-themselves---preload)); refused for a statically linked command",
 	set: switchOf(func(p *plan, on bool) error {
 		if !on {
 			return nil
@@ -234,7 +234,7 @@ var table = []setting{{
 	name: "ready-on", group: readinessGroup, arg: "WHEN", kind: textKind, def: string(spawn.DefaultReadyOn),
 	usage: "when a worker is ready: accept (once seen waiting for connections on its sockets; start without --listen), start (once started) or notify (once it sends READY=1)",
 	doc: "when a worker counts as ready: `accept` (once it is seen waiting for connections on its sockets; `start` when shardinit binds none), " +
-		"`start` (once started) or `notify` (once it sends `READY=1`); see [Worker readiness](#worker-readiness)",
+		"`start` (once started) or `notify` (once it sends `READY=1`); see [Worker readiness](health-and-metrics.md#worker-readiness)",
 	set: text(func(p *plan, s string) error {
 		on, err := spawn.ParseReadyOn(s)
 		if err != nil {
@@ -315,7 +315,7 @@ var table = []setting{{
 }, {
 	name: "health-addr", group: healthGroup, arg: "ADDR", kind: textKind, def: ":8081",
 	usage: "address of /livez, /readyz, /status and /metrics, without authentication (the default is every interface: bind the pod IP or 127.0.0.1, or use a NetworkPolicy); empty: off",
-	doc: "`/livez`, `/readyz`, `/status`, `/metrics`, without authentication; the default listens on every interface (see Health); " +
+	doc: "`/livez`, `/readyz`, `/status`, `/metrics`, without authentication; the default listens on every interface (see [Who can read it](health-and-metrics.md#who-can-read-it)); " +
 		"empty: off. `host:port` with the host an IP address, `localhost` or empty, as `--listen` (no name is resolved, no `unix://`), not on a listener's port",
 	set: text(func(p *plan, s string) (err error) {
 		p.healthAddr, err = healthAddr(s, p.specs)
@@ -325,7 +325,7 @@ var table = []setting{{
 	name: "health-wait", group: healthGroup, arg: "DURATION", kind: durationKind, def: "0s",
 	usage: "if the health address is in use at start, serve anyway and retry it this long, then stop (exit 1); 0: exit 1 at once",
 	doc: "if the health address is in use at start: start the workers anyway and retry the address in the background this long, " +
-		"then stop the pool and exit 1; 0: exit 1 at once, nothing started (see Health)",
+		"then stop the pool and exit 1; 0: exit 1 at once, nothing started (see [Waiting for the health port](health-and-metrics.md#waiting-for-the-health-port))",
 	set: duration(notNegative(func(p *plan, d time.Duration) { p.healthWait = d })),
 }, {
 	name: "log-format", group: healthGroup, arg: "FORMAT", kind: textKind, def: "text",

@@ -180,7 +180,7 @@ func idle() {
 	}
 }
 
-// sdkServe is a worker written the way the README tells users to.
+// sdkServe is a worker written the way docs/sockets.md tells users to.
 func sdkServe() int {
 	slot := os.Getenv("SHARDINIT_SLOT")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,8 @@ import (
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
-// The metric names are a public interface: the README lists them. Each
+// The metric names are a public interface: docs/health-and-metrics.md
+// lists them. Each
 // is declared here once; desc adds it to described and MetricNames.
 var (
 	descWorkers       = desc("shardinit_workers", "Workers by state; restarting counts slots waiting for their next worker.", "state")
