@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Checks the chart and the plain manifests; CI can run it as is.
 #
-#  - helm lint --strict with the defaults and with every deploy/values/*.yaml
-#    but bad-*.yaml, and helm template of each;
+#  - helm lint --strict with every deploy/values/*.yaml but bad-*.yaml, and
+#    helm template of each (the bare defaults name no image: they are
+#    bad-no-image.yaml, and minimal.yaml with an image);
 #  - every deploy/values/bad-*.yaml must fail helm template with the error
-#    its "# expect:" line names;
+#    its "# expect:" line names; when that error is values.schema.json's,
+#    helm lint --strict must fail with it too (lint only logs a template's
+#    fail, so a rule the schema cannot state fails installs, not lint), and
+#    a "# without-schema:" line names the templates' own error for the same
+#    values (helm template --skip-schema-validation), for rules both state;
 #  - when a shardinit binary is at hand ($SHARDINIT, else bin/shardinit), the
 #    shardinit.yaml of every rendering must pass `shardinit check` (the same
 #    strict parser the container runs);
@@ -38,14 +43,44 @@ config() {
 	fi
 }
 
-good=("")
+# bad_lint FILE WANT: a values file the schema rejects fails lint too.
+bad_lint() {
+	grep -qF "values don't meet the specifications of the schema" "$tmp/bad.err" || return 0
+	if "$helm" lint --strict "$chart" -f "$1" >"$tmp/lint.err" 2>&1; then
+		fail "$1: helm lint --strict accepted what the schema rejects"
+	elif ! grep -qF -- "$2" "$tmp/lint.err"; then
+		cat "$tmp/lint.err" >&2
+		fail "$1: helm lint --strict's error does not say: $2"
+	else
+		return 0
+	fi
+	return 1
+}
+
+# bad_without_schema FILE: the templates refuse it too, with its
+# "# without-schema:" error, when the schema is skipped.
+bad_without_schema() {
+	local want
+	want=$(sed -n 's/^# without-schema: //p' "$1")
+	[ -n "$want" ] || return 0
+	if "$helm" template shardinit "$chart" -f "$1" --skip-schema-validation >/dev/null 2>"$tmp/noschema.err"; then
+		fail "$1: without the schema, helm template accepted it"
+	elif ! grep -qF -- "$want" "$tmp/noschema.err"; then
+		cat "$tmp/noschema.err" >&2
+		fail "$1: without the schema, the error does not say: $want"
+	else
+		return 0
+	fi
+	return 1
+}
+
+good=()
 for f in deploy/values/*.yaml; do
 	case "$(basename "$f")" in bad-*) ;; *) good+=("$f") ;; esac
 done
 for f in "${good[@]}"; do
-	args=()
-	[ -n "$f" ] && args=(-f "$f")
-	name=$(basename "${f:-defaults}" .yaml)
+	args=(-f "$f")
+	name=$(basename "$f" .yaml)
 	if ! "$helm" lint --strict "${args[@]}" "$chart" >"$tmp/lint.out" 2>&1; then
 		cat "$tmp/lint.out" >&2
 		fail "$name: helm lint --strict"
@@ -67,6 +102,8 @@ for f in deploy/values/bad-*.yaml; do
 	elif ! grep -qF -- "$want" "$tmp/bad.err"; then
 		cat "$tmp/bad.err" >&2
 		fail "$f: the error does not say: $want"
+	elif ! bad_lint "$f" "$want" || ! bad_without_schema "$f"; then
+		:
 	else
 		echo "ok   $(basename "$f" .yaml) rejected: $want"
 	fi

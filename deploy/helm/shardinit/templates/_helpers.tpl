@@ -53,8 +53,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/*
+The container image: repository@digest when a digest is given, else
+repository:tag. The chart names no default image: a release must say which
+server it runs.
+*/}}
 {{- define "shardinit.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- $image := .Values.image }}
+{{- if not $image.repository }}
+{{- fail "image.repository is required: your server's image, with shardinit as its ENTRYPOINT ([\"/shardinit\", \"--\"]); e.g. --set image.repository=registry.example.com/team/api,image.tag=1.4.2" }}
+{{- end }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- else }}
+{{- printf "%s:%s" $image.repository (default .Chart.AppVersion $image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -162,6 +175,7 @@ Checks that values.schema.json cannot express: they relate several values.
 Included by deployment.yaml, so every render runs them.
 */}}
 {{- define "shardinit.validate" -}}
+{{- $_ := include "shardinit.image" . }}
 {{- $s := .Values.shardinit }}
 {{- $names := dict }}
 {{- $ports := dict (toString (int $s.healthPort)) "the health port (shardinit.healthPort)" }}
