@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build dist docs test fuzz demo lint e2e-image chart-test e2e-k8s bench clean
+.PHONY: help shim build dist docs test fuzz demo lint e2e-image e2e-examples chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ lint: ## gofmt and go vet must be clean
 e2e-image: ## build the image on a real Docker engine (started here) and run it: PID 1, probes, docker stop
 	bash test/e2e-image.sh
 
+e2e-examples: ## build every server example (examples/*/Dockerfile, FROM a Debian base debootstrapped here) and run each: every worker answers, SIGHUP rolls, docker stop exits 0 (EXAMPLES=nginx… picks some)
+	bash test/e2e-examples.sh
+
 chart-test: build ## lint and render the chart, validate every object, install it on a real kube-apiserver
 	cd test/k8s && $(GO) test -count=1 ./...
 	bash deploy/check.sh
@@ -102,5 +105,5 @@ e2e-k8s: ## the chart on a live single-node cluster (kubelet, containerd) starte
 bench: build ## the benchmark suite on 127.0.0.1 (RUNS, DURATION, SMOKE=1, SECTIONS: see bench/README.md); writes bench/results.json and docs/benchmarks.md
 	bash bench/run.sh
 
-clean: ## remove build output
-	rm -rf bin dist shim/build-*
+clean: ## remove build output: bin, dist and the shim's (shim/build*, the copy embedded from internal/preload)
+	rm -rf bin dist shim/build shim/build-* internal/preload/libshardinit_preload.so

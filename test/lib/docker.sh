@@ -56,3 +56,16 @@ docker_build() {
 		--build-arg VERSION="$image_version" --target "$target" -t "$tag" . >/dev/null
 	echo "$tag built in $((SECONDS - start))s"
 }
+
+# docker_debian imports debian:bookworm-slim, the base the examples build
+# FROM: a minimal Debian bookworm debootstrapped from Debian's mirror, so
+# that nothing is pulled from a registry. Users build the same Dockerfiles
+# on the published image.
+docker_debian() {
+	local root="$work/debian" start=$SECONDS
+	debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
+		{ tail -20 "$work/debootstrap.log"; fail "debootstrap of Debian bookworm failed"; }
+	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+	tar -c -C "$root" . | $docker import -c 'CMD ["bash"]' - debian:bookworm-slim >/dev/null
+	echo "debian:bookworm-slim debootstrapped and imported in $((SECONDS - start))s"
+}
