@@ -71,6 +71,18 @@ server it runs.
 {{- end }}
 
 {{/*
+The container's args, as a JSON list: args, or command, its former name,
+kept as an alias for one release (NOTES.txt warns). Never both: one
+would silently win.
+*/}}
+{{- define "shardinit.args" -}}
+{{- if and .Values.args .Values.command }}
+{{- fail "args and command are both set: command is the former name of args (deprecated); keep only args" }}
+{{- end }}
+{{- toJson (.Values.args | default .Values.command | default list) }}
+{{- end }}
+
+{{/*
 The lowest port below 1024 among the listeners and the health port, or ""
 when there is none. Binding it needs privilege (see deployment.yaml).
 */}}
