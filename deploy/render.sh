@@ -14,7 +14,7 @@ out=deploy/k8s
 release=shardinit
 namespace=default
 # One file per template of the default rendering, in the order they apply.
-kinds=(serviceaccount configmap service deployment)
+kinds=(serviceaccount configmap service deployment pdb)
 # The chart names no default image; the manifests name a placeholder, which
 # kustomize's images transformer replaces (see the kustomization's comment).
 placeholder=your-server
