@@ -96,12 +96,11 @@ when there is none. Binding it needs privilege (see deployment.yaml).
 {{- end }}
 
 {{/*
-The worker count shardinit derives from resources.limits.cpu when
-shardinit.workers is 0: the limit in CPUs, rounded up. "" without a limit.
+A CPU quantity ("500m", "2", 1.5) in whole CPUs, rounded up, as shardinit
+counts its limit; "" for no quantity.
 */}}
-{{- define "shardinit.cpuLimitWorkers" -}}
-{{- $cpu := "" }}
-{{- with .Values.resources }}{{ with .limits }}{{ with .cpu }}{{ $cpu = toString . }}{{ end }}{{ end }}{{ end }}
+{{- define "shardinit.cpus" -}}
+{{- $cpu := toString (. | default "") }}
 {{- if $cpu }}
 {{- $milli := 0 }}
 {{- if hasSuffix "m" $cpu }}
@@ -110,6 +109,35 @@ shardinit.workers is 0: the limit in CPUs, rounded up. "" without a limit.
 {{- $milli = mulf (float64 $cpu) 1000 | ceil | int }}
 {{- end }}
 {{- div (add $milli 999) 1000 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The worker count shardinit derives from resources.limits.cpu when
+shardinit.workers is 0: the limit in CPUs, rounded up. "" without a limit.
+*/}}
+{{- define "shardinit.cpuLimitWorkers" -}}
+{{- include "shardinit.cpus" (dig "limits" "cpu" "" (.Values.resources | default dict)) }}
+{{- end }}
+
+{{/*
+The workers setting of shardinit.yaml: shardinit.workers, or with
+shardinit.workersFromRequests the CPU request, rounded up and at least 1
+(without a CPU limit shardinit would count the node's CPUs).
+*/}}
+{{- define "shardinit.workers" -}}
+{{- $s := .Values.shardinit }}
+{{- if $s.workersFromRequests }}
+{{- $request := dig "requests" "cpu" "" (.Values.resources | default dict) }}
+{{- if not $request }}
+{{- fail "shardinit.workersFromRequests sizes the pool from resources.requests.cpu, which is not set" }}
+{{- end }}
+{{- if gt (int $s.workers) 0 }}
+{{- fail (printf "shardinit.workersFromRequests and shardinit.workers %d both size the pool: set one" (int $s.workers)) }}
+{{- end }}
+{{- max 1 (include "shardinit.cpus" $request | int) }}
+{{- else }}
+{{- int $s.workers }}
 {{- end }}
 {{- end }}
 
@@ -208,9 +236,13 @@ Included by deployment.yaml, so every render runs them.
 {{- if and (gt (int $s.workers) 0) (gt (int $s.minReady) (int $s.workers)) }}
 {{- fail (printf "shardinit.minReady %d is more than shardinit.workers %d: /readyz could never pass" (int $s.minReady) (int $s.workers)) }}
 {{- end }}
+{{- $workers := include "shardinit.workers" . | int }}
+{{- if and $s.workersFromRequests (gt (int $s.minReady) $workers) }}
+{{- fail (printf "shardinit.minReady %d is more than the %d workers that resources.requests.cpu %v gives (shardinit.workersFromRequests): /readyz could never pass" (int $s.minReady) $workers .Values.resources.requests.cpu) }}
+{{- end }}
 {{- /* workers 0 means ceil(CPU limit): shardinit would refuse to start with more minReady than that. */}}
 {{- $cpuWorkers := include "shardinit.cpuLimitWorkers" . }}
-{{- if and (eq (int $s.workers) 0) $cpuWorkers (gt (int $s.minReady) (int $cpuWorkers)) }}
+{{- if and (eq $workers 0) $cpuWorkers (gt (int $s.minReady) (int $cpuWorkers)) }}
 {{- fail (printf "shardinit.minReady %d is more than the %s workers that resources.limits.cpu %v gives (shardinit.workers is 0): shardinit would refuse to start; set shardinit.workers" (int $s.minReady) $cpuWorkers .Values.resources.limits.cpu) }}
 {{- end }}
 {{- if .Values.service.enabled }}
