@@ -27,6 +27,7 @@ COPY internal internal
 COPY examples examples
 COPY shim shim
 ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
 # The LD_PRELOAD shim is embedded when the builder can compile it (cc and
 # make), or when the context brings it compiled (shim/build, as make
 # e2e-image does); otherwise --preload refuses with a clear error.
@@ -37,7 +38,7 @@ RUN tags=urfave_cli_no_docs; \
     if [ -f shim/build/libshardinit_preload.so ]; then \
         cp shim/build/libshardinit_preload.so internal/preload/ && tags="$tags shim"; \
     fi; \
-    go build -tags "$tags" -ldflags "-s -w -X main.version=${VERSION}" -o /out/shardinit ./cmd/shardinit && \
+    go build -tags "$tags" -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/shardinit ./cmd/shardinit && \
     go build -ldflags "-s -w" -o /out/hello ./examples/hello
 
 # The shardinit image: one static binary, nothing else; non-root by default
@@ -45,9 +46,11 @@ RUN tags=urfave_cli_no_docs; \
 # adds when it sees one).
 FROM scratch AS base
 ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="shardinit" \
       org.opencontainers.image.description="Run a network server on every core of the pod, as a correct PID 1" \
       org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.source="https://github.com/shardinit/shardinit"
 COPY LICENSE /LICENSE

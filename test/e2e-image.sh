@@ -37,9 +37,9 @@ docker_build demo shardinit-demo:e2e
 $docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
 
 step "the shardinit image's configuration"
-config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}}')
+config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.licenses"}}')
 echo "$config"
-[ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $image_version" ] || fail "unexpected image config: $config"
+[ "$config" = "[\"/shardinit\",\"--\"] 65532:65532 SIGTERM $image_version $image_revision MIT" ] || fail "unexpected image config: $config"
 # The output is read whole before grep looks at it: with pipefail, grep -q
 # quitting at its first match would fail the pipeline with the writer's SIGPIPE.
 check=$($docker run --rm --network host --entrypoint /shardinit shardinit:e2e check --preload -- server)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/shardinit/shardinit/internal/procstat"
 	"github.com/shardinit/shardinit/internal/testworker"
 	"github.com/shardinit/shardinit/pkg/health"
+	"github.com/shardinit/shardinit/pkg/spawn"
 )
 
 // probe is shardinit's health address in a test.
@@ -322,13 +324,27 @@ func TestMetricsAndStatusCommand(t *testing.T) {
 			t.Errorf("/metrics has no %s", name)
 		}
 	}
-	for name, want := range map[string]float64{"shardinit_worker_starts_total": 3, "shardinit_ready": 1} {
+	for name, want := range map[string]float64{"shardinit_worker_starts_total": 3, "shardinit_ready": 1, "shardinit_slots": 3, "shardinit_min_ready": 3} {
 		if got := sample(families[name]); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
 	if got := sample(families["shardinit_workers"], "state", "ready"); got != 3 {
 		t.Errorf("shardinit_workers{state=ready} = %v, want 3", got)
+	}
+	for slot := range 3 {
+		if mem := sample(families["shardinit_worker_resident_memory_bytes"], "slot", fmt.Sprint(slot)); mem < 1<<20 {
+			t.Errorf("slot %d's worker holds %v bytes resident, want at least 1 MiB (a Go process)", slot, mem)
+		}
+		if cpu := sample(families["shardinit_worker_cpu_seconds_total"], "slot", fmt.Sprint(slot)); cpu < 0 {
+			t.Errorf("slot %d has no CPU seconds", slot)
+		}
+	}
+	if n := len(families["shardinit_worker_restarts_total"].GetMetric()); n != len(spawn.RestartReasons) {
+		t.Errorf("%d shardinit_worker_restarts_total series, want one per reason, from zero (%v)", n, spawn.RestartReasons)
+	}
+	if got := sample(families["shardinit_build_info"], "goarch", runtime.GOARCH); got != 1 {
+		t.Errorf("shardinit_build_info{goarch=%q} = %v, want 1", runtime.GOARCH, got)
 	}
 	out := &syncBuffer{}
 	st := startShardinit(t, start{stdout: out}, "status", "--health-addr", p.addr)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -17,6 +18,24 @@ import (
 // version is stamped at build time (-ldflags "-X main.version=…", from
 // scripts/version); a plain go build is 0.0.0-dev.
 var version = "0.0.0-dev"
+
+// revision is the commit it was built from (-X main.revision=…), else the
+// one the Go toolchain recorded, if any.
+var revision = ""
+
+func buildRevision() string {
+	if revision != "" {
+		return revision
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
 
 // versionLine is what shardinit version and --version print.
 func versionLine() string {

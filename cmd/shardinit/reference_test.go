@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/shardinit/shardinit/pkg/health"
 	"sigs.k8s.io/yaml"
 )
 
@@ -351,4 +352,27 @@ func settingsSchema() string {
 	}
 	return `{"description":"shardinit settings by name, as in shardinit.yaml (written by make docs from cmd/shardinit/table.go)",` +
 		`"type":"object","additionalProperties":false,"properties":{` + strings.Join(props, ",") + `}}`
+}
+
+// Every metric shardinit serves has its row in docs/health-and-metrics.md,
+// and the page documents no metric that is not served.
+func TestMetricsDoc(t *testing.T) {
+	page, err := os.ReadFile("../../docs/health-and-metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(shardinit_[a-z_]+)` \\|").FindAllStringSubmatch(string(page), -1) {
+		documented = append(documented, m[1])
+	}
+	for _, name := range health.MetricNames {
+		if !slices.Contains(documented, name) {
+			t.Errorf("%s is served but has no row in docs/health-and-metrics.md", name)
+		}
+	}
+	for _, name := range documented {
+		if !slices.Contains(health.MetricNames, name) {
+			t.Errorf("docs/health-and-metrics.md documents %s, which is not served", name)
+		}
+	}
 }

@@ -46,7 +46,7 @@ func runPool(c *cli.Context, command []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Listeners: set,
+	h, err := health.New(health.Options{Logger: log, Registerer: p.registry, Version: version, Revision: buildRevision(), Listeners: set,
 		RestartSignal: restartSignalName(p.pool.Signals), Pool: pool})
 	if err != nil {
 		return 0, err

@@ -92,3 +92,79 @@ func (s Stat) StartTicks() (uint64, error) {
 	}
 	return ticks, nil
 }
+
+// ticksPerSecond is USER_HZ, the unit of /proc's times: 100 on every
+// architecture Linux supports (sysconf(_SC_CLK_TCK)).
+const ticksPerSecond = 100
+
+func (s Stat) number(n int) (uint64, error) {
+	f, err := s.Field(n)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(f, 10, 64)
+}
+
+// Usage is what a set of processes holds and has spent.
+type Usage struct {
+	ResidentBytes uint64
+	CPUSeconds    float64 // user and system
+}
+
+// usage is this process's: fields 14 and 15 (utime, stime) and 24 (rss).
+func (s Stat) usage() (Usage, error) {
+	utime, err1 := s.number(14)
+	stime, err2 := s.number(15)
+	rss, err3 := s.number(24)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return Usage{}, err
+	}
+	return Usage{ResidentBytes: rss * uint64(os.Getpagesize()), CPUSeconds: float64(utime+stime) / ticksPerSecond}, nil
+}
+
+// BySession sums the usage of the processes of each session wanted, in
+// one look at /proc: a worker leads a session of its own, so its session
+// is the worker and every process it started (nginx's workers, gunicorn's).
+func BySession(wanted map[int]bool) map[int]Usage {
+	out := map[int]Usage{}
+	Each(func(_ int, st Stat) {
+		sid, err := st.Session()
+		if err != nil || !wanted[sid] {
+			return
+		}
+		if u, err := st.usage(); err == nil {
+			sum := out[sid]
+			sum.ResidentBytes += u.ResidentBytes
+			sum.CPUSeconds += u.CPUSeconds
+			out[sid] = sum
+		}
+	})
+	return out
+}
+
+// Each calls fn with every process in /proc, or with none when /proc is
+// not of the caller's PID namespace (its PIDs would be strangers').
+func Each(fn func(pid int, st Stat)) {
+	if !Ours() {
+		return
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := Read(pid); err == nil {
+			fn(pid, st)
+		}
+	}
+}
+
+// Ours says whether /proc shows the caller's PID namespace.
+func Ours() bool {
+	link, err := os.Readlink("/proc/self")
+	return err == nil && link == strconv.Itoa(os.Getpid())
+}

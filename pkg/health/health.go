@@ -37,8 +37,9 @@ type Options struct {
 	Pool Pool
 	// Listeners are the bound sockets, for their queues; may be nil.
 	Listeners *listen.Set
-	// Version is reported in shardinit_build_info.
-	Version string
+	// Version and Revision (the commit) are reported in
+	// shardinit_build_info.
+	Version, Revision string
 	// RestartSignal names the signal that rolls the workers ("SIGHUP"),
 	// for `shardinit restart`; "" if none does.
 	RestartSignal string

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shardinit/shardinit/internal/procstat"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -16,7 +17,7 @@ var (
 	descWorkers       = desc("shardinit_workers", "Workers by state; restarting counts slots waiting for their next worker.", "state")
 	descStarts        = desc("shardinit_worker_starts_total", "Workers started.")
 	descExits         = desc("shardinit_worker_exits_total", "Worker exits by reason: stopped (asked to by shardinit), clean (exit 0), error (non-zero exit), signal.", "reason")
-	descRestarts      = desc("shardinit_worker_restarts_total", "Workers started to replace an earlier one.")
+	descRestarts      = desc("shardinit_worker_restarts_total", "Workers started to replace an earlier one, by reason: crash (it exited or died unasked), stuck, watchdog, roll.", "reason")
 	descOrphans       = desc("shardinit_orphans_reaped_total", "Orphaned descendants of workers reaped.")
 	descSignals       = desc("shardinit_signals_received_total", "Signals shardinit received, by name.", "signal")
 	descQueueLength   = desc("shardinit_listener_queue_length", "Connections waiting in a socket's accept queue.", "listener", "shard")
@@ -35,7 +36,13 @@ var (
 	descDraining      = desc("shardinit_draining", "1 from a stop request until shardinit exits.")
 	descRejected      = desc("shardinit_notify_rejected_total", "sd_notify messages refused: sent to one worker's socket by a process of another worker.")
 	descLeftovers     = desc("shardinit_leftover_processes", "Processes that exited workers left behind, while they are being stopped.")
-	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "goversion")
+	descBuildInfo     = desc("shardinit_build_info", "Always 1; the labels name the build.", "version", "revision", "goversion", "goarch")
+	descSlots         = desc("shardinit_slots", "Worker slots: the size of the pool now (live scaling changes it).")
+	descStartToReady  = desc("shardinit_worker_start_to_ready_seconds", "How long each worker took from its start until it was ready (--ready-on).")
+	descRollDuration  = desc("shardinit_roll_duration_seconds", "How long each rolling restart took, from the signal to its last handover; aborted ones are not counted.")
+	descSlotMemory    = desc("shardinit_worker_resident_memory_bytes", "Resident memory of each slot's worker and the processes it started (its session).", "slot")
+	descSlotCPU       = desc("shardinit_worker_cpu_seconds_total", "CPU time (user and system) of each slot's worker and the processes it started that are still running; it starts over with each new worker.", "slot")
+	descMinReady      = desc("shardinit_min_ready", "Slots with a ready worker that /readyz needs to pass (--min-ready; every slot when 0).")
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
 	exitReasons  = []string{"stopped", "clean", "error", "signal"}
@@ -73,7 +80,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- gaugeOf(descReady, boolFloat(st.Ready()))
 	ch <- gaugeOf(descDraining, boolFloat(st.Phase != "" && st.Phase != spawn.Running))
 	ch <- gaugeOf(descRolling, boolFloat(st.Rolling))
-	ch <- gaugeOf(descBuildInfo, 1, c.h.opts.Version, runtime.Version())
+	ch <- gaugeOf(descBuildInfo, 1, c.h.opts.Version, c.h.opts.Revision, runtime.Version(), runtime.GOARCH)
+	ch <- gaugeOf(descSlots, float64(len(st.Slots)))
+	ch <- gaugeOf(descMinReady, float64(st.MinReady))
 	if c.h.opts.Listeners != nil {
 		collectQueues(ch, c.h.opts.Listeners)
 	}
@@ -100,11 +109,35 @@ func collectWorkers(ch chan<- prometheus.Metric, st spawn.Snapshot) {
 		leftovers += len(sl.Leftovers)
 	}
 	ch <- gaugeOf(descLeftovers, float64(leftovers))
+	collectUsage(ch, st)
+}
+
+// collectUsage reads each slot's worker's session from /proc at scrape
+// time: one look at /proc for every slot.
+func collectUsage(ch chan<- prometheus.Metric, st spawn.Snapshot) {
+	workers := map[int]bool{}
+	for _, sl := range st.Slots {
+		if sl.PID != 0 {
+			workers[sl.PID] = true
+		}
+	}
+	usage := procstat.BySession(workers)
+	for _, sl := range st.Slots {
+		if u, ok := usage[sl.PID]; ok && sl.PID != 0 {
+			slot := strconv.Itoa(sl.Slot)
+			ch <- gaugeOf(descSlotMemory, float64(u.ResidentBytes), slot)
+			ch <- counterOf(descSlotCPU, u.CPUSeconds, slot)
+		}
+	}
 }
 
 func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descStarts, float64(c.Starts))
-	ch <- counterOf(descRestarts, float64(c.Restarts))
+	ch <- histogramOf(descStartToReady, c.StartToReady)
+	ch <- histogramOf(descRollDuration, c.RollDurations)
+	for _, reason := range spawn.RestartReasons {
+		ch <- counterOf(descRestarts, float64(c.Restarts[reason]), reason)
+	}
 	ch <- counterOf(descOrphans, float64(c.OrphansReaped))
 	ch <- counterOf(descStuck, float64(c.StuckWorkers))
 	ch <- counterOf(descRolls, float64(c.Rolls))
@@ -139,6 +172,10 @@ func collectQueues(ch chan<- prometheus.Metric, set *listen.Set) {
 			ch <- gaugeOf(descQueueCapacity, float64(q.Capacity), l.Name, label)
 		}
 	}
+}
+
+func histogramOf(d *prometheus.Desc, h spawn.Histogram) prometheus.Metric {
+	return prometheus.MustNewConstHistogram(d, h.Count, h.Sum, h.Cumulative())
 }
 
 func gaugeOf(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

@@ -109,7 +109,7 @@ type families struct {
 
 func processFamilies() families {
 	f := families{bySession: map[int][]int{}, byParent: map[int][]int{}}
-	eachProcess(func(pid int, st procstat.Stat) {
+	procstat.Each(func(pid int, st procstat.Stat) {
 		if sid, err := st.Session(); err == nil && sid != pid {
 			f.bySession[sid] = append(f.bySession[sid], pid)
 		}

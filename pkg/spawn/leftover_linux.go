@@ -105,7 +105,7 @@ func (s *supervisor) leftoversOf(sl *slot) []int {
 // sessionMembers maps each session of sids to its live processes.
 func sessionMembers(sids map[int]bool) map[int][]int {
 	members := map[int][]int{}
-	eachProcess(func(pid int, st procstat.Stat) {
+	procstat.Each(func(pid int, st procstat.Stat) {
 		if sid, err := st.Session(); err == nil && sids[sid] && st.State() != "Z" {
 			members[sid] = append(members[sid], pid)
 		}

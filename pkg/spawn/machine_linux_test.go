@@ -69,7 +69,7 @@ func newMachine(t *testing.T, cfg Config) *machine {
 		}
 	})
 	for _, sl := range m.s.slots {
-		m.s.start(sl, m.now)
+		m.s.start(sl, RestartCrash, m.now)
 		m.learnWorkers()
 		if sl.current == nil {
 			t.Fatalf("slot %d did not start:\n%s", sl.index, m.log.String())

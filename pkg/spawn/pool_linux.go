@@ -73,7 +73,7 @@ func (p *Pool) Run(ctx context.Context, signals Signals) (int, error) {
 	s.becomeReaper()
 	now := time.Now()
 	for _, sl := range s.slots {
-		s.start(sl, now)
+		s.start(sl, RestartCrash, now) // the first of each slot: no restart
 	}
 	code := s.loop(ctx, events{children: signals.Child, signals: signals.Other, notes: notify.notes,
 		probes: p.probes, stops: p.stops})

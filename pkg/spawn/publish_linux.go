@@ -30,6 +30,7 @@ func (s *supervisor) publish() {
 		return
 	}
 	st.Counters.Exits, st.Counters.Signals = maps.Clone(s.counters.Exits), maps.Clone(s.counters.Signals)
+	st.Counters.Restarts = maps.Clone(s.counters.Restarts)
 	s.snapshot.Store(&st)
 	if old == nil || old.Ready() != st.Ready() {
 		s.log.Info("readiness changed", "ready", st.Ready(), "phase", st.Phase,

@@ -11,6 +11,7 @@ func (s *supervisor) markReady(w *worker, now time.Time) {
 		return
 	}
 	w.ready, w.lastPing = true, now
+	s.counters.StartToReady.observe(now.Sub(w.started))
 	if w == w.slot.current {
 		w.slot.joining = false
 	}

@@ -79,7 +79,7 @@ func (s *supervisor) killDescendants(sig unix.Signal) {
 		s.os.kill(-1, sig)
 		return
 	}
-	eachProcess(func(pid int, st procstat.Stat) {
+	procstat.Each(func(pid int, st procstat.Stat) {
 		if ppid, _ := st.PPID(); ppid == self {
 			s.os.kill(pid, sig)
 		}
@@ -87,28 +87,4 @@ func (s *supervisor) killDescendants(sig unix.Signal) {
 }
 
 // procIsOurs says whether /proc shows shardinit's PID namespace.
-func procIsOurs() bool {
-	link, err := os.Readlink("/proc/self")
-	return err == nil && link == strconv.Itoa(os.Getpid())
-}
-
-// eachProcess calls fn with every process in /proc, or with none when
-// /proc is not of shardinit's PID namespace (its PIDs would be strangers').
-func eachProcess(fn func(pid int, st procstat.Stat)) {
-	if !procIsOurs() {
-		return
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := procstat.Read(pid); err == nil {
-			fn(pid, st)
-		}
-	}
-}
+func procIsOurs() bool { return procstat.Ours() }

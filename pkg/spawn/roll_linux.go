@@ -58,7 +58,9 @@ func (s *supervisor) stepRoll(now time.Time) {
 	}
 	if len(s.roll.pending) == 0 && s.rolling() == 0 {
 		if !s.roll.failed {
-			s.log.Info("rolling restart done", "took", now.Sub(s.roll.started).Round(time.Millisecond))
+			took := now.Sub(s.roll.started)
+			s.counters.RollDurations.observe(took)
+			s.log.Info("rolling restart done", "took", took.Round(time.Millisecond))
 		}
 		s.roll = nil
 	}
@@ -88,7 +90,7 @@ func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
 	if !fresh {
 		shard = sl.index
 	}
-	w, err := s.spawn(sl, shard, now)
+	w, err := s.spawn(sl, shard, RestartRoll, now)
 	if err != nil {
 		if fresh {
 			s.dropFresh(sl)

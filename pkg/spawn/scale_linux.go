@@ -62,7 +62,8 @@ func (s *supervisor) addSlot(now time.Time) error {
 	}
 	sl := &slot{index: len(s.slots), budget: budget{max: s.cfg.MaxRestarts, window: s.cfg.RestartWindow}, joining: true}
 	s.slots = append(s.slots, sl) // before spawn: its worker is told the new number of slots
-	w, err := s.spawn(sl, sl.index, now)
+	// The slot's first worker: no restart, whatever the reason says.
+	w, err := s.spawn(sl, sl.index, RestartCrash, now)
 	if err != nil {
 		// The shard was in the group for as long as the fork took: what
 		// the kernel queued on it meanwhile is reset now, and counted.

@@ -62,9 +62,24 @@ type SlotSnapshot struct {
 	Leftovers []int
 }
 
+// Why a worker replaced an earlier one, as Counters.Restarts counts it. A
+// crash loop shows as crash (or stuck, or watchdog); a deploy as roll.
+const (
+	RestartCrash    = "crash"    // the worker exited or died unasked (any exit code)
+	RestartStuck    = "stuck"    // its accept queue did not drain for StuckTimeout
+	RestartWatchdog = "watchdog" // it sent no WATCHDOG=1 within Watchdog
+	RestartRoll     = "roll"     // a rolling restart replaced it
+)
+
+// RestartReasons lists every reason, so that each is counted from zero.
+var RestartReasons = []string{RestartCrash, RestartStuck, RestartWatchdog, RestartRoll}
+
 // Counters are totals since shardinit started.
 type Counters struct {
-	Starts, Restarts, OrphansReaped, StuckWorkers uint64
+	Starts, OrphansReaped, StuckWorkers uint64
+	// Restarts counts workers started to replace an earlier one, by
+	// reason: RestartCrash, RestartStuck, RestartWatchdog, RestartRoll.
+	Restarts map[string]uint64
 	// Rolls counts rolling restarts begun; RollFailures the slots whose
 	// successor did not become ready (each ends its roll).
 	Rolls, RollFailures uint64
@@ -85,6 +100,10 @@ type Counters struct {
 	Exits map[string]uint64
 	// Signals received, by name.
 	Signals map[string]uint64
+	// StartToReady is how long each worker took from its start until it
+	// was ready; RollDurations how long each rolling restart that was not
+	// aborted took, from the signal to its last handover.
+	StartToReady, RollDurations Histogram
 }
 
 // ReadySlots counts the slots whose worker is ready.

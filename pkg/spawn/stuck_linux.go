@@ -32,6 +32,6 @@ func (s *supervisor) setStuck(w *worker, stuck bool, queued int, now time.Time) 
 	s.log.Warn("worker stuck: its queue does not drain", "slot", w.slot.index, "pid", w.pid,
 		"queued", queued, "stuck_timeout", s.cfg.StuckTimeout, "on_stuck", s.cfg.OnStuck)
 	if s.cfg.OnStuck == StuckRestart {
-		s.replace(w.slot, "stuck", now)
+		s.replace(w.slot, RestartStuck, "stuck", now)
 	}
 }

@@ -110,7 +110,7 @@ type events struct {
 func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Snapshot]) *supervisor {
 	s := &supervisor{cfg: cfg, os: realOS, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
 		bySocket: map[*notifySocket]*worker{}, phase: Running,
-		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}}}
+		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}, Restarts: map[string]uint64{}}}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
 	}
@@ -240,7 +240,7 @@ func (s *supervisor) advance(now time.Time) {
 func (s *supervisor) startDue(now time.Time) {
 	for _, sl := range s.slots {
 		if !sl.restartAt.IsZero() && !now.Before(sl.restartAt) {
-			s.start(sl, now)
+			s.start(sl, RestartCrash, now)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,14 @@ var supervisorCases = []struct {
 		if m.s.roll != nil || m.s.counters.RollFailures != 0 {
 			t.Errorf("roll %+v, %d failures; want it done, none", m.s.roll, m.s.counters.RollFailures)
 		}
+		// From SIGHUP to the last predecessor told to stop: 1.4 s.
+		if h := m.s.counters.RollDurations; h.Count != 1 || math.Abs(h.Sum-1.4) > 1e-9 || h.Cumulative()[1] != 0 || h.Cumulative()[2.5] != 1 {
+			t.Errorf("roll durations %+v, want one of 1.4 s", h)
+		}
+		if h := m.s.counters.StartToReady; h.Count != 4 {
+			t.Errorf("%d start-to-ready durations, want 4 (two workers, two successors)", h.Count)
+		}
+		wantRestarts(t, m, map[string]uint64{RestartRoll: 2})
 	},
 }, {
 	name: "a second SIGHUP mid-roll starts over but keeps the successor under way: never two for one slot",
@@ -92,6 +101,7 @@ var supervisorCases = []struct {
 		if m.s.counters.Rolls != 2 || m.s.roll != nil {
 			t.Errorf("%d rolls, roll %+v; want 2, done", m.s.counters.Rolls, m.s.roll)
 		}
+		wantRestarts(t, m, map[string]uint64{RestartRoll: 2})
 	},
 }, {
 	name: "a SIGHUP while a predecessor drains rolls that slot again once its handover is done",
@@ -135,6 +145,7 @@ var supervisorCases = []struct {
 		if !m.s.finished(m.now) || m.s.exitCode != 3 {
 			t.Errorf("finished %t, exit code %d; want true, 3 (the workers')", m.s.finished(m.now), m.s.exitCode)
 		}
+		wantRestarts(t, m, map[string]uint64{RestartCrash: 2})
 	},
 }, {
 	name: "quick crashes back off from 100ms, doubling, up to MaxBackoff",
@@ -181,6 +192,7 @@ var supervisorCases = []struct {
 		if m.s.exitCode != 1 {
 			t.Errorf("exit code %d, want 1", m.s.exitCode)
 		}
+		wantRestarts(t, m, map[string]uint64{RestartWatchdog: 1})
 	},
 }, {
 	name: "a worker whose queue neither empties nor shrinks for --stuck-timeout is replaced",
@@ -198,6 +210,7 @@ var supervisorCases = []struct {
 		if m.s.counters.StuckWorkers != 1 {
 			t.Errorf("%d stuck workers counted, want 1", m.s.counters.StuckWorkers)
 		}
+		wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
 	},
 }, {
 	name: "a scale-down steers away from the last shard, stops its worker once its queue stayed empty, closes it, then unsteers",
@@ -284,5 +297,16 @@ func (m *machine) wantCurrent(names ...string) {
 	}
 	if len(got) != len(names) || strings.Join(got, " ") != strings.Join(names, " ") {
 		m.t.Errorf("current workers %v, want %v", got, names)
+	}
+}
+
+// wantRestarts checks the restarts counted, by reason: a deploy's roll
+// must not look like a crash loop, nor a crash like a roll.
+func wantRestarts(t *testing.T, m *machine, want map[string]uint64) {
+	t.Helper()
+	for _, reason := range RestartReasons {
+		if got := m.s.counters.Restarts[reason]; got != want[reason] {
+			t.Errorf("%d restarts for %s, want %d (all: %v)", got, reason, want[reason], m.s.counters.Restarts)
+		}
 	}
 }

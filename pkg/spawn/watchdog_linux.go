@@ -32,5 +32,5 @@ func (s *supervisor) watchdogFired(w *worker, why string, now time.Time) {
 		s.giveUp(w.slot, 1, now)
 		return
 	}
-	s.replace(w.slot, "watchdog: "+why, now)
+	s.replace(w.slot, RestartWatchdog, "watchdog: "+why, now)
 }

@@ -15,9 +15,10 @@ import (
 const selfExe = "/proc/self/exe"
 
 // start launches a new worker for sl; it becomes the slot's current one.
-func (s *supervisor) start(sl *slot, now time.Time) {
+// why is the restart reason when it replaces an earlier worker.
+func (s *supervisor) start(sl *slot, why string, now time.Time) {
 	sl.restartAt, sl.backlog = time.Time{}, backlog{}
-	w, err := s.spawn(sl, s.servingShard(sl), now)
+	w, err := s.spawn(sl, s.servingShard(sl), why, now)
 	if err != nil {
 		s.log.Error("start worker", "slot", sl.index, "err", err)
 		s.afterExit(sl, 1, "not started: "+err.Error(), now)
@@ -36,8 +37,9 @@ func (s *supervisor) makeCurrent(sl *slot, w *worker, now time.Time) {
 }
 
 // spawn forks the exec stage, which becomes a worker of sl on shard, and
-// registers it; where it goes in the slot is the caller's business.
-func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) {
+// registers it; where it goes in the slot is the caller's business. A
+// slot's later workers count as restarts, by why.
+func (s *supervisor) spawn(sl *slot, shard int, why string, now time.Time) (*worker, error) {
 	fds := s.cfg.Sockets.FDs(shard)
 	files := []uintptr{0, 1, 2}
 	for _, fd := range fds {
@@ -69,7 +71,7 @@ func (s *supervisor) spawn(sl *slot, shard int, now time.Time) (*worker, error) 
 	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {
-		s.counters.Restarts++
+		s.counters.Restarts[why]++
 	}
 	s.log.Info("worker started", "slot", sl.index, "pid", pid, "generation", sl.generation)
 	s.lookFor(w, shard, now)
@@ -105,7 +107,7 @@ func (s *supervisor) socketNames(n int) []string {
 // replace starts a successor for sl's current worker on the same sockets,
 // then asks the predecessor to stop: whatever waits in the slot's queue is
 // taken by the successor.
-func (s *supervisor) replace(sl *slot, why string, now time.Time) {
+func (s *supervisor) replace(sl *slot, reason, why string, now time.Time) {
 	old := sl.current
 	s.log.Warn("replacing worker", "slot", sl.index, "pid", old.pid, "reason", why)
 	if sl.successor != nil {
@@ -118,7 +120,7 @@ func (s *supervisor) replace(sl *slot, why string, now time.Time) {
 		}
 		return
 	}
-	s.start(sl, now)
+	s.start(sl, reason, now)
 	s.retire(old, now)
 }
 

@@ -12,6 +12,7 @@ docker=/usr/bin/docker # Debian's client, the engine's version
 dockerd_pid=
 # The VERSION every image of the run is built with (and labelled with).
 image_version=$(scripts/version)
+image_revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 
 . "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
@@ -53,7 +54,7 @@ docker_build() {
 	local target=$1 tag=$2 start=$SECONDS
 	make -s -C shim
 	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
-		--build-arg VERSION="$image_version" --target "$target" -t "$tag" . >/dev/null
+		--build-arg VERSION="$image_version" --build-arg REVISION="$image_revision" --target "$target" -t "$tag" . >/dev/null
 	echo "$tag built in $((SECONDS - start))s"
 }
 
