@@ -109,6 +109,16 @@ for f in deploy/values/bad-*.yaml; do
 	fi
 done
 
+# The settings the schema refuses in shardinit.settings are the ones the
+# configmap template writes from values of its own (its $own list).
+own=$(sed -n 's/.*\$own := list \(.*\) }}$/\1/p' "$chart/templates/configmap.yaml" | grep -o '"[a-z-]*"' | sort)
+refused=$(awk '/"propertyNames"/ { on = 1 } on { print } on && /\]/ { exit }' "$chart/values.schema.json" | grep -o '"[a-z-]*"' | grep -v '"enum"\|"not"' | sort)
+if [ -z "$own" ] || [ "$own" != "$refused" ]; then
+	fail "values.schema.json refuses in shardinit.settings [$(echo $refused)], templates/configmap.yaml writes [$(echo $own)]"
+else
+	echo "ok   the schema refuses in shardinit.settings the $(echo "$own" | wc -l) settings the chart writes"
+fi
+
 [ -n "$shardinit" ] || echo "note: no shardinit binary (bin/shardinit or \$SHARDINIT): rendered configs not checked"
 deploy/render.sh --check || failed=1
 exit $failed

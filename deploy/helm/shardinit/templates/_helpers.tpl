@@ -202,7 +202,8 @@ waits for the health port, and when every listener can be shared.
 {{- fail "shareHostPorts needs shardinit.sockets per-worker: a shared socket has no SO_REUSEPORT, so the replacement pod could not bind it" }}
 {{- end }}
 {{- if eq .Values.strategy.type "RollingUpdate" }}
-{{- $surge := toString ((.Values.strategy.rollingUpdate | default dict).maxSurge | default 0) }}
+{{- /* Kubernetes takes a missing maxSurge as 25%, which rounds up to a pod. */}}
+{{- $surge := dig "maxSurge" "unset (Kubernetes' default, 25%)" (.Values.strategy.rollingUpdate | default dict) | toString }}
 {{- if not (has $surge (list "0" "0%")) }}
 {{- fail (printf "shareHostPorts needs strategy.rollingUpdate.maxSurge 0 (it is %s): a surge pod would wait for the health port of a pod that is not stopping" $surge) }}
 {{- end }}
@@ -211,8 +212,12 @@ waits for the health port, and when every listener can be shared.
 {{- end }}
 
 {{/*
-Checks that values.schema.json cannot express: they relate several values.
-Included by deployment.yaml, so every render runs them.
+Checks that relate several values, included by deployment.yaml so that every
+render runs them. values.schema.json states those it can (its allOf), so that
+helm lint reports them; these stay for renders that skip the schema. Only
+here: distinct listener names and ports, minReady against the worker count,
+the grace period against drain + stop, minReplicas against maxReplicas
+(draft-07 compares no two values).
 */}}
 {{- define "shardinit.validate" -}}
 {{- $_ := include "shardinit.image" . }}
@@ -249,6 +254,9 @@ Included by deployment.yaml, so every render runs them.
 {{- if not (include "shardinit.serviceListeners" . | fromJsonArray) }}
 {{- fail "service.enabled: every listener binds a loopback address, which a Service cannot reach; set service.enabled to false" }}
 {{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (not (dig "requests" "cpu" "" (.Values.resources | default dict))) }}
+{{- fail "autoscaling.enabled needs resources.requests.cpu: the HPA's CPU target is a percentage of it" }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail (printf "autoscaling.minReplicas %d is more than autoscaling.maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
