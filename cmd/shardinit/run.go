@@ -119,12 +119,24 @@ func logInherited(log *slog.Logger, fds []int, err error) {
 	}
 }
 
+// newLogger writes shardinit's own lines to stderr, which it shares with
+// the workers. In JSON every line says logger=shardinit, so a log pipeline
+// can tell them from the workers' lines, and durations are seconds (a
+// number a query can compare), not Go's nanoseconds.
 func newLogger(p plan) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: p.logLevel}
 	if p.logJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		opts.ReplaceAttr = durationSeconds
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)).With("logger", "shardinit")
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 func logStart(log *slog.Logger, p plan, set *listen.Set) {

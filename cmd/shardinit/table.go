@@ -330,7 +330,7 @@ var table = []setting{{
 }, {
 	name: "log-format", group: healthGroup, arg: "FORMAT", kind: textKind, def: "text",
 	usage: "text or json",
-	doc:   "`text` or `json` (to stderr)",
+	doc:   "`text` or `json`, to stderr, which the workers share. A JSON line of shardinit's has `\"logger\":\"shardinit\"` (the workers' lines do not), durations in seconds (`\"ran\":1.25`), and on a worker's exit `exit_code` or `signal` (`\"SIGKILL\"`) beside `status`",
 	set: text(func(p *plan, s string) error {
 		if s != "text" && s != "json" {
 			return bad("want text or json")

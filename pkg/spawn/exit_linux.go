@@ -16,6 +16,7 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 	s.collectLeftovers(w, now)
 	s.reclaimTerminal()
 	sl, code, how := w.slot, s.effectiveCode(ws), describe(ws)
+	wlog := s.log.With(exitAttrs(w, ws)...)
 	s.counters.Exits[exitReason(w, ws, code)]++
 	if s.terminal && ws.Signaled() && ws.Signal() == unix.SIGINT && s.phase == Running {
 		// Ctrl-C on the terminal reached the workers, not shardinit.
@@ -33,30 +34,30 @@ func (s *supervisor) onExit(w *worker, ws unix.WaitStatus, now time.Time) {
 		}
 		return
 	case w != sl.current:
-		s.log.Info("replaced worker exited", "slot", sl.index, "pid", w.pid, "status", how)
+		wlog.Info("replaced worker exited")
 		if h := sl.handover; h != nil && h.failed == w {
 			s.dropFresh(sl) // the abandoned successor's shard
 		}
 		return
 	case sl.successor != nil && (s.phase == Running || s.phase == Draining):
-		s.log.Warn("worker exited during its roll; its successor takes over", "slot", sl.index, "pid", w.pid, "status", how)
+		wlog.Warn("worker exited during its roll; its successor takes over")
 		sl.current = nil
 		s.promote(sl, now)
 		return
 	}
 	sl.current = nil
 	if sl.leaving {
-		s.log.Info("worker of the leaving slot stopped", "slot", sl.index, "pid", w.pid, "status", how)
+		wlog.Info("worker of the leaving slot stopped")
 		return
 	}
 	if s.phase == Stopping || s.phase == Killing {
 		sl.lastExit = how
 		s.noteExit(code)
-		s.log.Info("worker stopped", "slot", sl.index, "pid", w.pid, "status", how)
+		wlog.Info("worker stopped")
 		return
 	}
 	ran := now.Sub(w.started)
-	s.log.Warn("worker exited", "slot", sl.index, "pid", w.pid, "status", how, "ran", ran.Round(time.Millisecond))
+	wlog.Warn("worker exited", "ran", ran.Round(time.Millisecond))
 	if ran >= stableAfter {
 		sl.quick = 0
 	}

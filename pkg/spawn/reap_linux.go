@@ -58,6 +58,16 @@ func exitCode(ws unix.WaitStatus) int {
 	return ws.ExitStatus()
 }
 
+// exitAttrs are the log fields of a worker's exit: its slot and PID, the
+// status in words, and exit_code or signal for a log pipeline to match on.
+func exitAttrs(w *worker, ws unix.WaitStatus) []any {
+	attrs := []any{"slot", w.slot.index, "pid", w.pid, "status", describe(ws)}
+	if ws.Signaled() {
+		return append(attrs, "signal", SignalName(ws.Signal()))
+	}
+	return append(attrs, "exit_code", ws.ExitStatus())
+}
+
 func describe(ws unix.WaitStatus) string {
 	if ws.Signaled() {
 		s := "killed by " + SignalName(ws.Signal())
