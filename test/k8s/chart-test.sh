@@ -8,10 +8,12 @@
 #      must be rejected instead. The chart's bare defaults are no case of their own:
 #      shardinit's chart needs image.repository, so they are deploy/values/
 #      bad-no-image.yaml (must fail) and, with an image, minimal.yaml;
-#   2. kubectl kustomize MANIFEST_DIR, validated the same way;
+#   2. kubectl kustomize MANIFEST_DIR, validated the same way, with no Helm labels
+#      and its ConfigMap generated (a hash in its name, the Deployment naming it);
 #   3. start the cluster (stopped again at exit, whatever happens), install
-#      servicemonitor-crd.yaml, then `helm install` the chart with each VALUES file, each in a namespace of its own: installs with
-#      bad-* files must FAIL, all others must succeed;
+#      servicemonitor-crd.yaml, then `helm install` the chart with each VALUES file,
+#      each in a namespace of its own: installs with bad-* files must FAIL, all
+#      others must succeed;
 #   4. kubectl apply --server-side --dry-run=server -k MANIFEST_DIR.
 # Prints a PASS/FAIL summary; exits 1 if any check failed (2 on usage errors).
 #
@@ -162,6 +164,20 @@ if [ "$MANIFESTS" != - ]; then
             grep -v '^validate:' "$out.validate" | sed 's/^/    /' >&2
         else
             fail "kustomize+validate $MANIFESTS: validation failed: $(grep -m1 '^FAIL' "$out.validate" | cut -c1-300)"; sed 's/^/    /' "$out.validate" >&2
+        fi
+        # Plain manifests: Helm's labels mean nothing there, and the ConfigMap is
+        # generated, so that its name (a hash of its data) changes with it and
+        # the Deployment, which names it, rolls the pods.
+        helmish=$(grep -nE 'helm\.sh/|managed-by: Helm|checksum/config' "$out" | head -n3 | tr '\n' ' ' || true)
+        cm=$(awk '/^kind: ConfigMap$/ { on = 1 } on && /^  name: / { print $2; exit }' "$out")
+        if [ -n "$helmish" ]; then
+            fail "kustomize $MANIFESTS: Helm's labels or annotations in the plain manifests: $helmish"
+        elif ! [[ $cm =~ -[a-z0-9]{10}$ ]]; then
+            fail "kustomize $MANIFESTS: the ConfigMap ('$cm') is not generated (no hash suffix)"
+        elif ! grep -qE "^ +name: $cm\$" <(sed -n '/^kind: Deployment$/,/^---$/p' "$out"); then
+            fail "kustomize $MANIFESTS: the Deployment does not mount ConfigMap $cm"
+        else
+            pass "kustomize $MANIFESTS: no Helm labels; ConfigMap $cm generated, mounted by the Deployment"
         fi
     else
         fail "kustomize $MANIFESTS: kubectl kustomize failed: $(excerpt "$out.err")"; sed 's/^/    /' "$out.err" >&2
