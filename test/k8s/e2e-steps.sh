@@ -89,8 +89,10 @@ k_ready=1
 	python3 -u $HERE/podwatch.py >"$DIR/pods.log" &
 watch_pid=$!
 
-pod_name() { # the pod that is not being deleted
-	k get pods -o json | python3 -c 'import json,sys
+# The release's pods, not helm test's (app.kubernetes.io/name: shardinit-test).
+SELECTOR=app.kubernetes.io/name=shardinit,app.kubernetes.io/instance=$REL
+pod_name() { # the pod of the release that is not being deleted
+	k get pods -l "$SELECTOR" -o json | python3 -c 'import json,sys
 pods = [p for p in json.load(sys.stdin)["items"] if not p["metadata"].get("deletionTimestamp")]
 print(pods[0]["metadata"]["name"] if pods else "")'
 }
@@ -156,6 +158,19 @@ slots=$(status_field 'len(r["slots"])')
 result "workers: CPU limit 1 (cfs quota $quota us per $period us) -> $slots slots, $children worker processes (the node has $(nproc) CPUs)"
 [ "$slots" = 1 ] && [ "$children" = 1 ] || fail "want 1 worker for a CPU limit of 1"
 k exec "$pod" -- /shardinit status | sed 's/^/  kubectl exec -- \/shardinit status: /'
+
+# ---- 1b. helm test ----------------------------------------------------
+step "1b. helm test: the chart's test pod probes /readyz (hostNetwork: 127.0.0.1 on the release pod's node; no DNS, no kube-proxy here)"
+t0=$(now)
+"$HELM" test "$REL" -n "$NS" --logs --timeout 60s >"$DIR/helm-test.log" 2>&1 || { cat "$DIR/helm-test.log" >&2; fail "helm test failed"; }
+t1=$(now)
+sed 's/^/  /' "$DIR/helm-test.log"
+test_pod=$DEPLOY-test
+phase=$(k get pod "$test_pod" -o jsonpath='{.status.phase}')
+node=$(k get pod "$test_pod" -o jsonpath='{.spec.nodeName} hostNetwork={.spec.hostNetwork}')
+answer=$(grep -m1 '^/readyz' "$DIR/helm-test.log" || true)
+result "helm test: pod $test_pod $phase in $(elapsed "$t0" "$t1")s on node $node: ${answer:-no answer logged}"
+[ "$phase" = Succeeded ] && [ -n "$answer" ] || fail "helm test pod $test_pod: phase $phase, log: $answer"
 
 # ---- 2 and 3: a pod replaced under load --------------------------------
 # under_load NAME COMMAND...: runs COMMAND, which replaces the pod, while
