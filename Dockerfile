@@ -12,9 +12,21 @@
 # locally (make e2e-image shows how) and pass --build-arg BUILDER=….
 # The module download needs the Go module proxy: build with --network host
 # where the builder has no other network.
+#
+# Multi-arch without emulation: the build stage runs on the build machine's
+# platform and cross-compiles for the target's (Go needs no emulator):
+#
+#   make dist      # the shim for each architecture, in shim/build-<arch>
+#   docker buildx build --platform linux/amd64,linux/arm64 -t shardinit .
+#
+# BuildKit sets BUILDPLATFORM and TARGETARCH. The legacy builder
+# (DOCKER_BUILDKIT=0) sets neither: pass --build-arg BUILDPLATFORM=linux/amd64
+# (the machine's), and TARGETARCH=arm64 to cross-compile.
 ARG BUILDER=golang:1.26-bookworm
+ARG BUILDPLATFORM
 
-FROM ${BUILDER} AS build
+FROM --platform=$BUILDPLATFORM ${BUILDER} AS build
+ARG TARGETARCH
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-trimpath
 COPY go.mod go.sum ./
@@ -28,16 +40,25 @@ COPY examples examples
 COPY shim shim
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
-# The LD_PRELOAD shim is embedded when the builder can compile it (cc and
-# make), or when the context brings it compiled (shim/build, as make
-# e2e-image does); otherwise --preload refuses with a clear error.
-RUN tags=urfave_cli_no_docs; \
-    if [ ! -f shim/build/libshardinit_preload.so ] && command -v cc >/dev/null && command -v make >/dev/null; then \
-        make -s -C shim; \
+# The LD_PRELOAD shim is embedded when the context brings it compiled for
+# the target (shim/build-<arch>, as make dist leaves it; or shim/build, as
+# make build and make e2e-image do, when the target is the build machine's
+# architecture), or when the builder can compile it natively (cc and make);
+# otherwise --preload refuses with a clear error. checkshim refuses a
+# library of another architecture.
+RUN arch=${TARGETARCH:-$(go env GOARCH)}; native=$(go env GOARCH); tags=urfave_cli_no_docs; shim=; \
+    if [ -f shim/build-$arch/libshardinit_preload.so ]; then shim=shim/build-$arch/libshardinit_preload.so; \
+    elif [ "$arch" = "$native" ]; then \
+        if [ ! -f shim/build/libshardinit_preload.so ] && command -v cc >/dev/null && command -v make >/dev/null; then \
+            make -s -C shim; \
+        fi; \
+        [ -f shim/build/libshardinit_preload.so ] && shim=shim/build/libshardinit_preload.so; \
     fi; \
-    if [ -f shim/build/libshardinit_preload.so ]; then \
-        cp shim/build/libshardinit_preload.so internal/preload/ && tags="$tags shim"; \
+    if [ -n "$shim" ]; then \
+        go run ./internal/preload/checkshim "$shim" "$arch" && \
+        cp "$shim" internal/preload/libshardinit_preload.so && tags="$tags shim" || exit 1; \
     fi; \
+    export GOOS=linux GOARCH=$arch && \
     go build -tags "$tags" -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/shardinit ./cmd/shardinit && \
     go build -ldflags "-s -w" -o /out/hello ./examples/hello
 

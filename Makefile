@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
 TAGS    := urfave_cli_no_docs
 ADDR    ?= :8080
 
-.PHONY: help shim build dist docs test fuzz demo lint e2e-image e2e-examples chart-test e2e-k8s bench clean
+.PHONY: help shim build print-cc dist docs test fuzz demo lint e2e-image e2e-examples chart-test e2e-k8s bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ DIST_ARCHES ?= amd64 arm64
 HOST_ARCH   := $(shell $(GO) env GOARCH)
 CC_amd64    ?= $(if $(filter amd64,$(HOST_ARCH)),$(CC),x86_64-linux-gnu-gcc)
 CC_arm64    ?= $(if $(filter arm64,$(HOST_ARCH)),$(CC),aarch64-linux-gnu-gcc)
+
+print-cc: # the C compiler make dist uses for ARCH (test/lib/docker.sh asks)
+	@case $(ARCH) in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; *) echo "no C compiler known for $(ARCH)" >&2; exit 1;; esac
 
 dist: ## release binaries for linux/amd64 and linux/arm64, each with its own shim, and dist/SHA256SUMS
 	@rm -rf dist && mkdir -p dist

@@ -36,6 +36,17 @@ docker_build shardinit shardinit:e2e
 docker_build demo shardinit-demo:e2e
 $docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep e2e
 
+step "cross-compiled for arm64 from this machine, no emulation (the Dockerfile's TARGETARCH)"
+docker_build shardinit shardinit:e2e-arm64 arm64
+cid=$($docker create shardinit:e2e-arm64)
+$docker cp "$cid:/shardinit" "$work/shardinit-arm64" && $docker rm "$cid" >/dev/null
+machine=$(python3 -c 'import struct,sys; print(struct.unpack_from("<H", open(sys.argv[1], "rb").read(20), 18)[0])' "$work/shardinit-arm64")
+echo "the arm64 image's /shardinit: ELF machine $machine (183 is aarch64)"
+[ "$machine" = 183 ] || fail "the arm64 image's shardinit is ELF machine $machine, not aarch64 (183)"
+go run ./internal/preload/checkshim shim/build-arm64/libshardinit_preload.so arm64
+grep -qa 'will hand over' "$work/shardinit-arm64" || fail "the arm64 shardinit embeds no LD_PRELOAD shim"
+echo "it embeds the arm64 shim"
+
 step "the shardinit image's configuration"
 config=$($docker image inspect shardinit:e2e --format '{{json .Config.Entrypoint}} {{.Config.User}} {{.Config.StopSignal}} {{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.licenses"}}')
 echo "$config"

@@ -47,15 +47,22 @@ docker_builder() {
 		$docker import -c "ENV PATH=$goroot/bin:/bin HOME=/root GOTOOLCHAIN=local" - shardinit-builder:local >/dev/null
 }
 
-# docker_build TARGET TAG: one stage of the repository's Dockerfile (legacy
-# builder). The LD_PRELOAD shim is compiled here first: the builder image
-# has no C compiler.
+# docker_build TARGET TAG [GOARCH]: one stage of the repository's
+# Dockerfile (legacy builder, which sets no platform arguments: they are
+# passed here), for this machine's architecture or cross-compiled for
+# GOARCH. The LD_PRELOAD shim is compiled here first (the builder image has
+# no C compiler): natively, or with the cross compiler make dist uses.
 docker_build() {
-	local target=$1 tag=$2 start=$SECONDS
-	make -s -C shim
+	local target=$1 tag=$2 arch=${3:-$(go env GOARCH)} start=$SECONDS
+	if [ "$arch" = "$(go env GOARCH)" ]; then
+		make -s -C shim
+	else
+		make -s -C shim BUILD="build-$arch" CC="$(make -s --no-print-directory print-cc ARCH="$arch")"
+	fi
 	$docker build -q --network host --build-arg BUILDER=shardinit-builder:local \
+		--build-arg BUILDPLATFORM="linux/$(go env GOARCH)" --build-arg TARGETARCH="$arch" \
 		--build-arg VERSION="$image_version" --build-arg REVISION="$image_revision" --target "$target" -t "$tag" . >/dev/null
-	echo "$tag built in $((SECONDS - start))s"
+	echo "$tag built in $((SECONDS - start))s (linux/$arch)"
 }
 
 # docker_debian imports debian:bookworm-slim, the base the examples build
