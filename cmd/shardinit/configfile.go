@@ -125,6 +125,8 @@ func (k kind) what() string {
 		return "a duration"
 	case switchKind:
 		return "true or false"
+	case sizeKind:
+		return "a size"
 	}
 	return "a string"
 }

@@ -343,6 +343,7 @@ func settingsSchema() string {
 		durationKind: `{"type":["string","number"]}`,
 		switchKind:   `{"type":"boolean"}`,
 		listKind:     `{"type":"array","items":{"type":["string","integer"]}}`,
+		sizeKind:     `{"type":["string","integer"]}`,
 	}
 	var props []string
 	for _, s := range table {

@@ -36,6 +36,7 @@ const (
 	durationKind      // 10s, 1m30s, or a number of seconds
 	switchKind        // true or false; a flag without a value
 	listKind          // repeatable; comma-separated in a variable
+	sizeKind          // bytes: 268435456, 256Mi, 1.5G
 )
 
 // value is a setting's value as given, and where it came from: a flag or
@@ -92,6 +93,44 @@ func duration(set func(*plan, time.Duration) error) func(*plan, value) error {
 		}
 		return set(p, d)
 	}
+}
+
+func size(set func(*plan, uint64) error) func(*plan, value) error {
+	return func(p *plan, v value) error {
+		n, err := parseSize(v.text)
+		if err != nil {
+			return err
+		}
+		return set(p, n)
+	}
+}
+
+// sizeUnits are the suffixes of a size, as Kubernetes writes quantities.
+var sizeUnits = []struct {
+	suffix string
+	factor float64
+}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}}
+
+// parseSize reads a number of bytes: a whole number, or a number with a
+// suffix, k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti (of 1024), as a
+// container's memory limit is written: 256Mi, 1.5G.
+func parseSize(s string) (uint64, error) {
+	number, factor := s, 1.0
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			number, factor = n, u.factor
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(number, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || strings.ContainsAny(number, "eExXpP_") {
+		return 0, bad("want a size in bytes: a whole number, or one with a suffix k, M, G, T, Ki, Mi, Gi or Ti (256Mi)")
+	}
+	b := f * factor
+	if b >= 1<<63 {
+		return 0, bad("too large: at most 8Ei")
+	}
+	return uint64(math.Ceil(b)), nil
 }
 
 func switchOf(set func(*plan, bool) error) func(*plan, value) error {

@@ -231,6 +231,31 @@ var table = []setting{{
 	doc:   "how long a rolling restart waits for a successor to be ready before it gives up",
 	set:   duration(positive(func(p *plan, d time.Duration) { p.pool.ReadyTimeout = d })),
 }, {
+	name: "max-worker-lifetime", group: restartsGroup, arg: "DURATION", kind: durationKind, def: "0s",
+	usage: "replace a worker once it has run this long, plus up to a tenth more (jitter), one slot at a time through a rolling restart's handover; 0: never",
+	doc: "replace a ready worker once it has run this long, plus up to a tenth more so that workers started together are not replaced " +
+		"together, as gunicorn's `--max-requests` or uWSGI's `--max-worker-lifetime` would, without the server's help. One slot at a " +
+		"time, through a rolling restart's handover (no connection is lost), never while a rolling restart, a scale or another " +
+		"handover is under way; counted as `shardinit_worker_restarts_total{reason=\"lifetime\"}`, not against `--max-restarts`; 0: never",
+	set: duration(func(p *plan, d time.Duration) error {
+		if d < 0 {
+			return bad("must not be negative")
+		}
+		p.pool.MaxWorkerLifetime = d
+		return nil
+	}),
+}, {
+	name: "max-worker-memory", group: restartsGroup, arg: "SIZE", kind: sizeKind, def: "0",
+	usage: "replace a worker whose resident memory (with the processes it started) is above this (bytes, or 512Mi, 1G), read once a second, as --max-worker-lifetime does; 0: never",
+	doc: "replace a ready worker whose resident memory, with the processes it started (its session), is above SIZE: bytes, or a " +
+		"number with a suffix `k`, `M`, `G`, `T` (powers of 1000) or `Ki`, `Mi`, `Gi`, `Ti` (of 1024), as in `256Mi`. Read from `/proc` " +
+		"once a second; replaced as `--max-worker-lifetime` replaces, counted as `reason=\"memory\"`. Set it below the container's " +
+		"memory limit divided by the workers, with room for a successor, which runs beside its predecessor for a moment; 0: never",
+	set: size(func(p *plan, n uint64) error {
+		p.pool.MaxWorkerMemory = n
+		return nil
+	}),
+}, {
 	name: "ready-on", group: readinessGroup, arg: "WHEN", kind: textKind, def: string(spawn.DefaultReadyOn),
 	usage: "when a worker is ready: accept (once seen waiting for connections on its sockets; start without --listen), start (once started) or notify (once it sends READY=1)",
 	doc: "when a worker counts as ready: `accept` (once it is seen waiting for connections on its sockets; `start` when shardinit binds none), " +

@@ -71,6 +71,8 @@ func Main(args []string) int {
 		return serve(inherited, readyOnFile(rest[0]), syscall.SIGTERM, syscall.SIGINT)
 	case "watchdog":
 		return serve(inherited, pingUntilUSR2, syscall.SIGTERM, syscall.SIGINT)
+	case "grow":
+		return serve(inherited, grow, syscall.SIGTERM, syscall.SIGINT)
 	case "sdk":
 		return sdkServe()
 	case "ignore-term":
@@ -119,6 +121,21 @@ func systemdListeners() ([]net.Listener, error) {
 // serve answers HTTP on every inherited listener until one of stopOn; once
 // it listens, it runs notify (if any) in the background with the SIGUSR2s
 // it receives (caught from the start: one must never kill it).
+// grown is what grow holds on to.
+var grown [][]byte
+
+// grow leaks: 1 MiB more resident memory every 50 ms, for
+// --max-worker-memory to catch.
+func grow(<-chan os.Signal, *atomic.Int64) {
+	for range time.Tick(50 * time.Millisecond) {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1 // touched: resident, not only reserved
+		}
+		grown = append(grown, b)
+	}
+}
+
 func serve(listeners func() ([]net.Listener, error), notify func(usr2 <-chan os.Signal, pings *atomic.Int64), stopOn ...os.Signal) int {
 	info := snapshot()
 	usr2 := make(chan os.Signal, 1)

@@ -115,6 +115,14 @@ type Config struct {
 	StuckTimeout time.Duration
 	// OnStuck says what happens to a stuck worker. Default StuckRestart.
 	OnStuck OnStuck
+	// MaxWorkerLifetime, when > 0, replaces a ready worker once it has run
+	// this long, plus up to a tenth more (jitter, so that workers started
+	// together are not replaced together). 0: never.
+	MaxWorkerLifetime time.Duration
+	// MaxWorkerMemory, when > 0, replaces a ready worker whose session's
+	// resident memory (the worker and the processes it started) is above
+	// this many bytes. 0: never.
+	MaxWorkerMemory uint64
 	// NotifyDir, when set, is a directory for the workers' NOTIFY_SOCKET
 	// files; default: abstract socket names, which some sd_notify clients
 	// (Ruby's sd_notify gem) cannot use.

@@ -31,6 +31,7 @@ type machine struct {
 	calls   []string
 	sockets *fakeSockets
 	log     bytes.Buffer
+	rss     map[int]uint64 // resident bytes by session, for --max-worker-memory
 }
 
 // firstPID is above the kernel's highest PID; the machine's come after it.
@@ -59,7 +60,7 @@ func newMachine(t *testing.T, cfg Config) *machine {
 	}
 	var snap atomic.Pointer[Snapshot]
 	m.s = newSupervisor(withDefaults(cfg), n, &snap)
-	m.s.os = osCalls{forkExec: m.forkExec, kill: m.kill, wait4: m.wait4, now: func() time.Time { return m.now }}
+	m.s.os = osCalls{forkExec: m.forkExec, kill: m.kill, wait4: m.wait4, now: func() time.Time { return m.now }, resident: m.resident}
 	t.Cleanup(func() {
 		for _, w := range m.s.byPID {
 			w.sock.close()
@@ -286,6 +287,11 @@ func (m *machine) do(step string) {
 		m.sockets.queued[m.atoi(arg(1))] = m.atoi(arg(2))
 	case "ready":
 		m.readyAll()
+	case "resident": // resident w1 300: its session holds 300 bytes
+		if m.rss == nil {
+			m.rss = map[int]uint64{}
+		}
+		m.rss[m.worker(arg(1)).pid] = uint64(m.atoi(arg(2)))
 	case "phase":
 		if got := string(m.s.phase); got != arg(1) {
 			m.t.Fatalf("step %q: phase %s", step, got)
@@ -293,6 +299,14 @@ func (m *machine) do(step string) {
 	default:
 		m.t.Fatalf("step %q: no such step", step)
 	}
+}
+
+func (m *machine) resident(sessions map[int]bool) map[int]uint64 {
+	out := map[int]uint64{}
+	for pid := range sessions {
+		out[pid] = m.rss[pid]
+	}
+	return out
 }
 
 func (m *machine) atoi(s string) int {

@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +17,17 @@ type osCalls struct {
 	kill     func(pid int, sig unix.Signal) error
 	wait4    func(pid int, ws *unix.WaitStatus, options int, ru *unix.Rusage) (int, error)
 	now      func() time.Time // when a child that was reaped ended
+	// resident is the resident memory, in bytes, of each session asked.
+	resident func(sessions map[int]bool) map[int]uint64
 }
 
 // realOS is the kernel.
-var realOS = osCalls{forkExec: syscall.ForkExec, kill: unix.Kill, wait4: unix.Wait4, now: time.Now}
+var realOS = osCalls{forkExec: syscall.ForkExec, kill: unix.Kill, wait4: unix.Wait4, now: time.Now, resident: residentBySession}
+
+func residentBySession(sessions map[int]bool) map[int]uint64 {
+	out := map[int]uint64{}
+	for sid, u := range procstat.BySession(sessions) {
+		out[sid] = u.ResidentBytes
+	}
+	return out
+}

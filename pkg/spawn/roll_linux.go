@@ -11,6 +11,9 @@ type roll struct {
 	pending []int // slots that still need a successor, in order
 	started time.Time
 	failed  bool
+	// why its successors are started: RestartRoll for a rolling restart,
+	// RestartLifetime or RestartMemory for the recycle of one slot.
+	why string
 }
 
 // requestRestart begins a rolling restart of every slot. Asked again
@@ -35,7 +38,7 @@ func (s *supervisor) requestRestart(why string, now time.Time) {
 	} else {
 		s.log.Info("rolling restart", "reason", why, "slots", len(s.slots), "surge", s.cfg.RestartSurge)
 	}
-	s.roll = &roll{pending: pending, started: now}
+	s.roll = &roll{pending: pending, started: now, why: RestartRoll}
 	s.counters.Rolls++
 }
 
@@ -57,7 +60,7 @@ func (s *supervisor) stepRoll(now time.Time) {
 		s.startSuccessor(sl, now)
 	}
 	if len(s.roll.pending) == 0 && s.rolling() == 0 {
-		if !s.roll.failed {
+		if !s.roll.failed && s.roll.why == RestartRoll {
 			took := now.Sub(s.roll.started)
 			s.counters.RollDurations.observe(took)
 			s.log.Info("rolling restart done", "took", took.Round(time.Millisecond))
@@ -90,7 +93,7 @@ func (s *supervisor) startSuccessor(sl *slot, now time.Time) {
 	if !fresh {
 		shard = sl.index
 	}
-	w, err := s.spawn(sl, shard, RestartRoll, now)
+	w, err := s.spawn(sl, shard, s.roll.why, now)
 	if err != nil {
 		if fresh {
 			s.dropFresh(sl)

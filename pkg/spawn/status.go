@@ -69,16 +69,19 @@ const (
 	RestartStuck    = "stuck"    // its accept queue did not drain for StuckTimeout
 	RestartWatchdog = "watchdog" // it sent no WATCHDOG=1 within Watchdog
 	RestartRoll     = "roll"     // a rolling restart replaced it
+	RestartLifetime = "lifetime" // it ran for MaxWorkerLifetime
+	RestartMemory   = "memory"   // its resident memory passed MaxWorkerMemory
 )
 
 // RestartReasons lists every reason, so that each is counted from zero.
-var RestartReasons = []string{RestartCrash, RestartStuck, RestartWatchdog, RestartRoll}
+var RestartReasons = []string{RestartCrash, RestartStuck, RestartWatchdog, RestartRoll, RestartLifetime, RestartMemory}
 
 // Counters are totals since shardinit started.
 type Counters struct {
 	Starts, OrphansReaped, StuckWorkers uint64
 	// Restarts counts workers started to replace an earlier one, by
-	// reason: RestartCrash, RestartStuck, RestartWatchdog, RestartRoll.
+	// reason: RestartCrash, RestartStuck, RestartWatchdog, RestartRoll,
+	// RestartLifetime, RestartMemory.
 	Restarts map[string]uint64
 	// Rolls counts rolling restarts begun; RollFailures the slots whose
 	// successor did not become ready (each ends its roll).

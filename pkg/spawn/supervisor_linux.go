@@ -48,6 +48,7 @@ type supervisor struct {
 	giveUpAt    time.Time // Killing ends
 	lastKill    time.Time
 	nextSample  time.Time // of the accept queues, for stuck workers
+	nextMemory  time.Time // read of the workers' memory, for --max-worker-memory
 	roll        *roll     // a rolling restart in progress
 	shrinking   *shrink   // a scale-down in progress
 	nudged      bool      // descendants got the stop signal after the workers left
@@ -96,6 +97,8 @@ type worker struct {
 	held         []unix.Signal // forwarded signals waiting for readiness
 	openAt       time.Time     // with --ready-on start, when held signals go out
 	open         bool          // forwarded signals go out at once
+	recycleAt    time.Time     // its --max-worker-lifetime is over; zero: none
+	resident     uint64        // bytes, as last read for --max-worker-memory
 }
 
 // events are what wakes the loop besides its timers.
@@ -166,6 +169,7 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 		earliest(sl.restartAt)
 		earliest(s.watchdogDue(sl))
 	}
+	earliest(s.recycleDue(now))
 	for _, w := range s.byPID {
 		earliest(w.killAt)
 		earliest(w.readyBy)
@@ -218,6 +222,7 @@ func (s *supervisor) advance(now time.Time) {
 		s.stepHandovers(now)
 		s.stepShrink(now)
 		s.stepRoll(now)
+		s.stepRecycle(now) // after the roll: one that ended lets it start
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)
 		}

@@ -213,6 +213,47 @@ var supervisorCases = []struct {
 		wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
 	},
 }, {
+	name: "--max-worker-lifetime recycles one slot at a time through a roll's handover, and counts it as lifetime",
+	cfg:  Config{Workers: 2, ReadyOn: ReadyOnNotify, MaxWorkerLifetime: 10 * time.Second},
+	sc: script{
+		{"ready", ""},
+		{"pass 9s", ""},
+		{"pass 2s", "add shard 2 fenced=true; steer away from [2]; fork w3"}, // 10–11 s: both are due, slot 0 goes first
+		{"note w3 READY=1", "steer away from [0]"},
+		{"pass 200ms", "kill -w1 SIGTERM; kill -w1 SIGCONT"},
+		{"exit w1 0", "replace shard 0 by 2; unsteer; add shard 2 fenced=true; steer away from [2]; fork w4"},
+		{"note w4 READY=1", "steer away from [1]"},
+		{"pass 200ms", "kill -w2 SIGTERM; kill -w2 SIGCONT"},
+		{"exit w2 0", "replace shard 1 by 2; unsteer"},
+		{"pass 9s", ""}, // the successors' lifetimes began at their start
+	},
+	then: func(t *testing.T, m *machine) {
+		m.wantCurrent("w3", "w4")
+		wantRestarts(t, m, map[string]uint64{RestartLifetime: 2})
+		if m.s.counters.Rolls != 0 || m.s.counters.RollDurations.Count != 0 {
+			t.Errorf("%d rolls, %d roll durations: a recycle is not a rolling restart", m.s.counters.Rolls, m.s.counters.RollDurations.Count)
+		}
+	},
+}, {
+	name: "--max-worker-memory recycles the slot whose session's resident memory is above it, read once a second",
+	cfg:  Config{Workers: 2, ReadyOn: ReadyOnNotify, MaxWorkerMemory: 1000},
+	sc: script{
+		{"ready", ""},
+		{"resident w2 1000", ""},
+		{"pass 1s", ""}, // at the limit is not above it
+		{"resident w2 1001", ""},
+		{"pass 500ms", ""}, // not read again yet
+		{"pass 500ms", "add shard 2 fenced=true; steer away from [2]; fork w3"},
+		{"note w3 READY=1", "steer away from [1]"},
+		{"pass 200ms", "kill -w2 SIGTERM; kill -w2 SIGCONT"},
+		{"exit w2 0", "replace shard 1 by 2; unsteer"},
+		{"pass 1s", ""}, // its successor holds nothing yet
+	},
+	then: func(t *testing.T, m *machine) {
+		m.wantCurrent("w1", "w3")
+		wantRestarts(t, m, map[string]uint64{RestartMemory: 1})
+	},
+}, {
 	name: "a scale-down steers away from the last shard, stops its worker once its queue stayed empty, closes it, then unsteers",
 	cfg:  Config{Workers: 2, MaxWorkers: 2, ReadyOn: ReadyOnNotify},
 	sc: script{

@@ -67,7 +67,7 @@ func (s *supervisor) spawn(sl *slot, shard int, why string, now time.Time) (*wor
 		s.fgGroup = pid
 	}
 	sl.generation++
-	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock}
+	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock, recycleAt: s.lifetimeOver(now)}
 	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {
