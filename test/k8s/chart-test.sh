@@ -10,8 +10,13 @@
 #      bad-no-image.yaml (must fail) and, with an image, minimal.yaml;
 #   2. kubectl kustomize MANIFEST_DIR, validated the same way, with no Helm labels
 #      and its ConfigMap generated (a hash in its name, the Deployment naming it);
+#   2b. every PrometheusRule of those renderings, and every Grafana dashboard in
+#      DASHBOARDS, through promql/: each expression parsed by Prometheus's own
+#      parser, each alert's templates by Go's, and each shardinit_* metric named
+#      declared in pkg/health/metrics.go;
 #   3. start the cluster (stopped again at exit, whatever happens), install
-#      servicemonitor-crd.yaml, then `helm install` the chart with each VALUES file,
+#      servicemonitor-crd.yaml and prometheusrule-crd.yaml, then `helm install`
+#      the chart with each VALUES file,
 #      each in a namespace of its own: installs with bad-* files must FAIL, all
 #      others must succeed;
 #   4. kubectl apply --server-side --dry-run=server -k MANIFEST_DIR.
@@ -20,6 +25,9 @@
 # MANIFEST_DIR may be "-" to skip the plain manifests.
 # Environment:
 #   VALIDATE_FLAGS   extra flags for validate (e.g. -allow-unknown-kinds=ServiceMonitor)
+#   DASHBOARDS       Grafana dashboard JSON files to check (space-separated)
+#   METRICS_GO       the Go file declaring shardinit's metrics (default: this
+#                    repository's pkg/health/metrics.go; "" to check no names)
 #   K8S_BIN_DIR      where kube-apiserver is built/cached
 #                    (default ${XDG_CACHE_HOME:-~/.cache}/shardinit-test-k8s/bin)
 #   HELM             helm binary (default: deploy/find-helm.sh's: helm on PATH, else
@@ -105,7 +113,13 @@ export KUBECTL
 
 t=$(now)
 (cd "$HERE" && go build -o "$WORK/validate" ./cmd/validate)
-log "TIMING build validate: $(since "$t")s"
+(cd "$HERE/promql" && go build -o "$WORK/promql" .)
+log "TIMING build validate, promql: $(since "$t")s"
+METRICS_GO=${METRICS_GO-$HERE/../../pkg/health/metrics.go}
+PROMQL=("$WORK/promql")
+[ -z "$METRICS_GO" ] || PROMQL+=(-metrics "$METRICS_GO")
+read -r -a DASHBOARD_FILES <<<"${DASHBOARDS:-}"
+for d in "${DASHBOARD_FILES[@]}"; do [ -f "$d" ] || { echo "chart-test: dashboard $d not found" >&2; exit 2; }; done
 read -r -a VFLAGS <<<"${VALIDATE_FLAGS:-}"
 
 CHART_NAME=$(sed -n 's/^name:[[:space:]]*["'\'']\{0,1\}\([^"'\''[:space:]]*\).*/\1/p' "$CHART/Chart.yaml" | head -n1)
@@ -122,11 +136,23 @@ is_bad() { case "$(basename "$1")" in bad-*) return 0 ;; *) return 1 ;; esac; }
 # excerpt FILE: the error output of a command on one line, shortened.
 excerpt() { grep -v '^[[:space:]]*$' "$1" | tr '\n' ' ' | sed 's/[[:space:]]\{1,\}/ /g' | cut -c1-300; }
 
+# check_promql LABEL FILE: promql's verdict on FILE as one check.
+NPROMQL=0
+check_promql() {
+    local report=$WORK/promql-$((NPROMQL += 1)).txt
+    if "${PROMQL[@]}" "$2" >"$report" 2>&1; then
+        pass "promql $1: $(sed 's/^ok [^:]*: //' "$report")"
+    else
+        fail "promql $1: $(grep -m1 '^FAIL' "$report" | cut -c1-300)"; sed 's/^/    /' "$report" >&2
+    fi
+}
+
 # ---- 1. offline: helm template + validate ----
 render_and_validate() { # LABEL OUT [helm args...]
     local label=$1 out=$2; shift 2
     if ! "$HELM" template "$CHART_NAME" "$CHART" --namespace default \
-        --api-versions monitoring.coreos.com/v1/ServiceMonitor "$@" >"$out" 2>"$out.err"; then
+        --api-versions monitoring.coreos.com/v1/ServiceMonitor \
+        --api-versions monitoring.coreos.com/v1/PrometheusRule "$@" >"$out" 2>"$out.err"; then
         return 10
     fi
     "$WORK/validate" "${VFLAGS[@]}" "$out" >"$out.validate" 2>&1 || return 11
@@ -150,7 +176,8 @@ for v in "${CASES[@]}"; do
     fi
     case $rc in
         0) pass "$label: $(tail -n1 "$out.validate" | sed 's/^validate: //') ($(since "$t")s)"
-           grep -v '^validate:' "$out.validate" | sed 's/^/    /' >&2 ;;
+           grep -v '^validate:' "$out.validate" | sed 's/^/    /' >&2
+           if grep -q '^kind: PrometheusRule$' "$out"; then check_promql "PrometheusRule of $v" "$out"; fi ;;
         10) fail "$label: helm template failed: $(excerpt "$out.err")"; sed 's/^/    /' "$out.err" >&2 ;;
         *) fail "$label: validation failed: $(grep -m1 '^FAIL' "$out.validate" | cut -c1-300)"; sed 's/^/    /' "$out.validate" >&2 ;;
     esac
@@ -184,6 +211,10 @@ if [ "$MANIFESTS" != - ]; then
     fi
 fi
 
+for d in "${DASHBOARD_FILES[@]}"; do
+    check_promql "dashboard $d" "$d"
+done
+
 # ---- 2. against a real kube-apiserver ----
 log "==== cluster: start ===="
 t=$(now)
@@ -196,12 +227,14 @@ pass "cluster start: etcd + kube-apiserver ready ($(since "$t")s)"
 export KUBECONFIG=$CLUSTER_DIR/kubeconfig
 K=("$KUBECTL" --kubeconfig "$KUBECONFIG" --request-timeout=30s)
 
-if "${K[@]}" apply --server-side -f "$HERE/servicemonitor-crd.yaml" >"$WORK/crd.log" 2>&1 &&
-    "${K[@]}" wait --for condition=established --timeout=60s crd/servicemonitors.monitoring.coreos.com >>"$WORK/crd.log" 2>&1; then
-    pass "ServiceMonitor CRD installed and established"
-else
-    fail "ServiceMonitor CRD install"; sed 's/^/    /' "$WORK/crd.log" >&2
-fi
+for crd in servicemonitor prometheusrule; do
+    if "${K[@]}" apply --server-side -f "$HERE/$crd-crd.yaml" >"$WORK/crd.log" 2>&1 &&
+        "${K[@]}" wait --for condition=established --timeout=60s "crd/${crd}s.monitoring.coreos.com" >>"$WORK/crd.log" 2>&1; then
+        pass "$(sed -n 's/^    kind: //p' "$HERE/$crd-crd.yaml") CRD installed and established"
+    else
+        fail "$crd CRD install"; sed 's/^/    /' "$WORK/crd.log" >&2
+    fi
+done
 
 log "==== cluster: helm install ===="
 i=0

@@ -335,3 +335,50 @@ func TestRun(t *testing.T) {
 		t.Errorf("no args: exit %d, want 2", code)
 	}
 }
+
+const goodPrometheusRule = `
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: shardinit
+spec:
+  groups:
+    - name: shardinit
+      rules:
+        - alert: ShardinitNotReady
+          expr: shardinit_ready == 0
+          for: 5m
+          labels: {severity: warning}
+          annotations: {summary: "{{ $labels.pod }} is not ready"}
+        - record: namespace:shardinit_ready:sum
+          expr: sum by (namespace) (shardinit_ready)
+`
+
+func TestPrometheusRule(t *testing.T) {
+	r := one(t, goodPrometheusRule, Options{})
+	if r.Status != StatusOK {
+		t.Fatalf("want ok, got %v", r)
+	}
+	if !strings.HasPrefix(r.String(), "ok monitoring.coreos.com/v1 PrometheusRule default/shardinit") {
+		t.Errorf("line = %q", r.String())
+	}
+	for _, c := range []struct{ name, old, new, want string }{
+		{"typo", "annotations:", "anotations:", `unknown field "spec.groups[0].rules[0].anotations"`},
+		{"duration", "for: 5m", "for: 5 minutes", "spec.groups[0].rules[0].for"},
+		{"no expr", "          expr: shardinit_ready == 0\n", "", "spec.groups[0].rules[0].expr: Required value"},
+		{"alert and record", "- alert: ShardinitNotReady", "- alert: ShardinitNotReady\n          record: x", "mutually exclusive"},
+		{"alert name", "alert: ShardinitNotReady", "alert: Shardinit not ready", "spec.groups[0].rules[0].alert"},
+		{"label name", "{severity: warning}", "{sever-ity: warning}", "must be a Prometheus label name"},
+		{"for on a record", "          expr: sum by", "          for: 1m\n          expr: sum by", "only an alert has for"},
+		{"duplicate group", "      rules:\n        - alert", "      rules:\n        - record: a\n          expr: \"1\"\n    - name: shardinit\n      rules:\n        - alert", "Duplicate value"},
+	} {
+		doc := strings.Replace(goodPrometheusRule, c.old, c.new, 1)
+		if doc == goodPrometheusRule {
+			t.Fatalf("%s: the replacement changed nothing", c.name)
+		}
+		r := one(t, doc, Options{})
+		if r.Status != StatusFail || !strings.Contains(r.Err.Error(), c.want) {
+			t.Errorf("%s: got %v, want FAIL saying %q", c.name, r, c.want)
+		}
+	}
+}
