@@ -20,6 +20,7 @@ type plan struct {
 	sockets    listen.Options
 	pool       spawn.Config
 	cpus       cpus.Budget
+	cpuCheck   time.Duration // --cpu-limit-check
 	healthAddr string
 	healthWait time.Duration
 	registry   *prometheus.Registry
@@ -85,10 +86,15 @@ func (p *plan) sizePool(log *slog.Logger) error {
 		log.Warn("CPU limit unknown; sizing by the cpuset", "err", err, "cpuset", budget.Cpuset)
 	}
 	p.cpus = budget
-	if p.pool.Workers == 0 {
+	auto := p.pool.Workers == 0
+	if auto {
 		p.pool.Workers = budget.Workers()
 	}
 	p.pool.GOMAXPROCS = budget.WorkerGOMAXPROCS(p.pool.Workers)
+	p.pool.CPU = share(budget, p.pool.Workers)
+	if auto && p.cpuCheck > 0 {
+		p.pool.Follow, p.pool.FollowEvery = followCPU, p.cpuCheck
+	}
 	if p.pool.MinReady > p.pool.Workers {
 		return usagef("min-ready %d: more than the %d workers the CPU limit gives; set --workers", p.pool.MinReady, p.pool.Workers)
 	}
@@ -112,4 +118,18 @@ func workerBaseEnv() []string {
 		}
 	}
 	return env
+}
+
+// share is what budget gives a pool of workers.
+func share(budget cpus.Budget, workers int) spawn.CPUShare {
+	return spawn.CPUShare{Limit: budget.Quota, Cpuset: budget.Cpuset, Workers: workers, GOMAXPROCS: budget.WorkerGOMAXPROCS(workers)}
+}
+
+// followCPU reads the CPU limit again, as sizePool read it at start.
+func followCPU() (spawn.CPUShare, error) {
+	budget, err := cpus.Detect()
+	if err != nil {
+		return spawn.CPUShare{}, err
+	}
+	return share(budget, budget.Workers()), nil
 }

@@ -43,13 +43,29 @@ var table = []setting{{
 	}),
 }, {
 	name: "workers", group: workersGroup, arg: "N", kind: numberKind, def: "0",
-	usage: "number of workers; 0: the container's CPU limit, else its cpuset",
-	doc:   "0: the container's CPU limit rounded up (cgroup v1 or v2), at most the cpuset; no limit: the cpuset",
+	usage: "number of workers; 0: the container's CPU limit, else its cpuset, followed as it changes (--cpu-limit-check)",
+	doc: "0: the container's CPU limit rounded up (cgroup v1 or v2), at most the cpuset; no limit: the cpuset; and the pool follows " +
+		"the limit when it changes (see `--cpu-limit-check`). N: N workers, whatever the limit",
 	set: number(func(p *plan, n int) error {
 		if n < 0 {
 			return bad("must be 0 (one per CPU) or more")
 		}
 		p.pool.Workers = n
+		return nil
+	}),
+}, {
+	name: "cpu-limit-check", group: workersGroup, arg: "DURATION", kind: durationKind, def: "5s",
+	usage: "with --workers 0: how often the CPU limit is read again; the pool scales to a changed limit (an in-place pod resize), one slot at a time, within --max-workers; 0: never",
+	doc: "with `--workers 0`: how often the CPU limit (quota and cpuset, cgroup v1 and v2) is read again. When it changed, the pool " +
+		"scales to the workers it now gives, one slot at a time through the scale path that loses no connection, within " +
+		"`--max-workers`; new workers get the new GOMAXPROCS, and workers left with a stale one are rolled. Kubernetes changes the " +
+		"limit of a running pod by an in-place resize (see [Kubernetes](kubernetes.md#following-an-in-place-resize)); `SIGTTIN` and " +
+		"`SIGTTOU` still scale in between. 0: the size stays what the limit gave at start",
+	set: duration(func(p *plan, d time.Duration) error {
+		if d < 0 {
+			return bad("must not be negative")
+		}
+		p.cpuCheck = d
 		return nil
 	}),
 }, {

@@ -42,6 +42,8 @@ var (
 	descRollDuration  = desc("shardinit_roll_duration_seconds", "How long each rolling restart took, from the signal to its last handover; aborted ones are not counted.")
 	descSlotMemory    = desc("shardinit_worker_resident_memory_bytes", "Resident memory of each slot's worker and the processes it started (its session).", "slot")
 	descSlotCPU       = desc("shardinit_worker_cpu_seconds_total", "CPU time (user and system) of each slot's worker and the processes it started that are still running; it starts over with each new worker.", "slot")
+	descCPULimit      = desc("shardinit_cpu_limit", "The container's CPU limit in CPUs (quota/period), as the pool last read it; 0: no limit.")
+	descCPUChanges    = desc("shardinit_cpu_limit_changes_total", "Changes of the CPU limit the pool followed (--workers 0, --cpu-limit-check).")
 	descMinReady      = desc("shardinit_min_ready", "Slots with a ready worker that /readyz needs to pass (--min-ready; every slot when 0).")
 
 	workerStates = []string{spawn.StateStarting, spawn.StateReady, spawn.StateStuck, spawn.StateStopping, spawn.StateRestarting}
@@ -83,6 +85,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- gaugeOf(descBuildInfo, 1, c.h.opts.Version, c.h.opts.Revision, runtime.Version(), runtime.GOARCH)
 	ch <- gaugeOf(descSlots, float64(len(st.Slots)))
 	ch <- gaugeOf(descMinReady, float64(st.MinReady))
+	ch <- gaugeOf(descCPULimit, st.CPU.Limit)
 	if c.h.opts.Listeners != nil {
 		collectQueues(ch, c.h.opts.Listeners)
 	}
@@ -133,6 +136,7 @@ func collectUsage(ch chan<- prometheus.Metric, st spawn.Snapshot) {
 
 func collectCounters(ch chan<- prometheus.Metric, c spawn.Counters) {
 	ch <- counterOf(descStarts, float64(c.Starts))
+	ch <- counterOf(descCPUChanges, float64(c.CPULimitChanges))
 	ch <- histogramOf(descStartToReady, c.StartToReady)
 	ch <- histogramOf(descRollDuration, c.RollDurations)
 	for _, reason := range spawn.RestartReasons {

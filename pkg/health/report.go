@@ -23,8 +23,20 @@ type Report struct {
 	RestartSignal string           `json:"restart_signal,omitempty"`
 	Ready         bool             `json:"ready"`
 	MinReady      int              `json:"min_ready"`
+	CPU           CPUReport        `json:"cpu"`
 	Slots         []SlotReport     `json:"slots"`
 	Listeners     []ListenerReport `json:"listeners"`
+}
+
+// CPUReport is the CPU limit the pool was sized from.
+type CPUReport struct {
+	// Limit is in CPUs; 0: no limit.
+	Limit      float64 `json:"limit"`
+	Cpuset     int     `json:"cpuset"`
+	Workers    int     `json:"workers"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	// Following says that the pool scales when the limit changes.
+	Following bool `json:"following"`
 }
 
 // SlotReport is one worker slot.
@@ -65,6 +77,7 @@ func (h *Health) report(now time.Time) Report {
 	st, _ := h.snapshot()
 	r := Report{PID: os.Getpid(), StartTicks: selfStartTicks, Phase: string(st.Phase), Rolling: st.Rolling, RestartSignal: h.opts.RestartSignal,
 		Ready: st.Ready(), MinReady: st.MinReady,
+		CPU:   CPUReport{Limit: st.CPU.Limit, Cpuset: st.CPU.Cpuset, Workers: st.CPU.Workers, GOMAXPROCS: st.CPU.GOMAXPROCS, Following: st.FollowsCPU},
 		Slots: make([]SlotReport, len(st.Slots)), Listeners: []ListenerReport{}}
 	for i, sl := range st.Slots {
 		r.Slots[i] = slotReport(sl, now)

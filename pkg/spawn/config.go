@@ -115,6 +115,16 @@ type Config struct {
 	StuckTimeout time.Duration
 	// OnStuck says what happens to a stuck worker. Default StuckRestart.
 	OnStuck OnStuck
+	// CPU is the share of the CPU limit the pool was sized from, and
+	// Follow, when set, reads it again every FollowEvery: when it changed,
+	// the pool scales to its Workers (within MaxWorkers), one slot at a
+	// time through the scale path that loses no connection, new workers get
+	// its GOMAXPROCS, and the workers whose GOMAXPROCS it made stale are
+	// rolled. Signals may scale the pool meanwhile; the next change of the
+	// limit scales it again.
+	CPU         CPUShare
+	Follow      func() (CPUShare, error)
+	FollowEvery time.Duration
 	// MaxWorkerLifetime, when > 0, replaces a ready worker once it has run
 	// this long, plus up to a tenth more (jitter, so that workers started
 	// together are not replaced together). 0: never.

@@ -77,3 +77,13 @@ func withPreload(env []string, lib string) []string {
 	}
 	return append(env, "LD_PRELOAD="+lib)
 }
+
+// hasEnv says whether env sets name.
+func hasEnv(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
+}

@@ -32,6 +32,7 @@ type machine struct {
 	sockets *fakeSockets
 	log     bytes.Buffer
 	rss     map[int]uint64 // resident bytes by session, for --max-worker-memory
+	cpu     CPUShare       // what the CPU limit gives, for Config.Follow
 }
 
 // firstPID is above the kernel's highest PID; the machine's come after it.
@@ -54,6 +55,10 @@ func newMachine(t *testing.T, cfg Config) *machine {
 	cfg.Sockets = m.sockets
 	cfg.Env = []string{}
 	cfg.Logger = slog.New(slog.NewTextHandler(&m.log, nil))
+	if cfg.FollowEvery > 0 {
+		m.cpu = cfg.CPU
+		cfg.Follow = func() (CPUShare, error) { return m.cpu, nil }
+	}
 	n, err := newNotifier("", nil) // abstract names: nothing to clean up
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +292,8 @@ func (m *machine) do(step string) {
 		m.sockets.queued[m.atoi(arg(1))] = m.atoi(arg(2))
 	case "ready":
 		m.readyAll()
+	case "cpu": // cpu 4 2 1: a limit of 4 CPUs gives 2 workers, GOMAXPROCS 1 each
+		m.cpu = CPUShare{Limit: float64(m.atoi(arg(1))), Cpuset: m.cpu.Cpuset, Workers: m.atoi(arg(2)), GOMAXPROCS: m.atoi(arg(3))}
 	case "resident": // resident w1 300: its session holds 300 bytes
 		if m.rss == nil {
 			m.rss = map[int]uint64{}

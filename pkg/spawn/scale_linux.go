@@ -27,29 +27,31 @@ type shrink struct {
 	unsteered  bool      // new connections still reach it
 }
 
-func (s *supervisor) scaleUp(now time.Time) {
+// scaleUp adds a slot, and says whether it did.
+func (s *supervisor) scaleUp(now time.Time) bool {
 	switch {
 	case s.phase != Running:
 		s.log.Info("scale-up ignored while stopping")
-		return
+		return false
 	case s.shrinking != nil:
 		s.log.Warn("scale-up ignored: a scale-down is under way")
-		return
+		return false
 	case s.roll != nil || s.handingOver():
 		s.log.Warn("scale-up ignored: a rolling restart is under way")
-		return
+		return false
 	case len(s.slots) >= s.cfg.MaxWorkers:
 		s.counters.ScaleRefused++
 		s.log.Warn("scale-up refused: at --max-workers", "workers", len(s.slots), "max_workers", s.cfg.MaxWorkers)
-		return
+		return false
 	}
 	if err := s.addSlot(now); err != nil {
 		s.counters.ScaleFailures++
 		s.log.Error("scale-up failed and was undone; serving on", "workers", len(s.slots), "err", err)
-		return
+		return false
 	}
 	s.counters.ScaleUps++
 	s.log.Info("scaled up", "workers", len(s.slots))
+	return true
 }
 
 // addSlot binds one more shard and starts its first worker, or undoes
@@ -75,21 +77,22 @@ func (s *supervisor) addSlot(now time.Time) error {
 	return nil
 }
 
-func (s *supervisor) scaleDown(now time.Time) {
+// scaleDown begins to remove the last slot, and says whether it did.
+func (s *supervisor) scaleDown(now time.Time) bool {
 	last := s.slots[len(s.slots)-1]
 	switch {
 	case s.phase != Running:
 		s.log.Info("scale-down ignored while stopping")
-		return
+		return false
 	case s.shrinking != nil:
 		s.log.Warn("scale-down ignored: one is under way")
-		return
+		return false
 	case len(s.slots) == 1:
 		s.log.Warn("scale-down ignored: one slot is the fewest")
-		return
+		return false
 	case s.roll != nil || last.successor != nil || s.handingOver():
 		s.log.Warn("scale-down ignored: a rolling restart is under way")
-		return
+		return false
 	}
 	last.leaving, last.restartAt = true, time.Time{}
 	s.shrinking = &shrink{slot: last, began: now}
@@ -100,9 +103,10 @@ func (s *supervisor) scaleDown(now time.Time) {
 		// (tcp_migrate_req) or reset.
 		s.shrinking.unsteered = true
 		s.log.Warn("scaling down without steering: the last slot's worker stops now", "slot", last.index, "err", err)
-		return
+		return true
 	}
 	s.log.Info("scaling down: new connections go to the other slots while the last one drains", "slot", last.index)
+	return true
 }
 
 // stepShrink moves a scale-down on: stop the leaving worker once its queue

@@ -29,9 +29,21 @@ type Snapshot struct {
 	// MinReady is how many ready slots make the pool ready.
 	MinReady int
 	// Rolling says that a rolling restart is under way.
-	Rolling  bool
-	Slots    []SlotSnapshot
-	Counters Counters
+	Rolling bool
+	// CPU is the share of the CPU limit the pool was sized from, as last
+	// read; FollowsCPU says that the pool follows its changes.
+	CPU        CPUShare
+	FollowsCPU bool
+	Slots      []SlotSnapshot
+	Counters   Counters
+}
+
+// CPUShare is what the CPU limit gives the pool.
+type CPUShare struct {
+	Limit      float64 // CPUs (quota/period); 0: no limit
+	Cpuset     int     // CPUs the pool may run on
+	Workers    int     // the pool's size for them
+	GOMAXPROCS int     // each worker's share, for Go workers
 }
 
 // SlotSnapshot describes one worker slot.
@@ -71,17 +83,18 @@ const (
 	RestartRoll     = "roll"     // a rolling restart replaced it
 	RestartLifetime = "lifetime" // it ran for MaxWorkerLifetime
 	RestartMemory   = "memory"   // its resident memory passed MaxWorkerMemory
+	RestartScale    = "scale"    // the CPU limit changed its GOMAXPROCS
 )
 
 // RestartReasons lists every reason, so that each is counted from zero.
-var RestartReasons = []string{RestartCrash, RestartStuck, RestartWatchdog, RestartRoll, RestartLifetime, RestartMemory}
+var RestartReasons = []string{RestartCrash, RestartStuck, RestartWatchdog, RestartRoll, RestartLifetime, RestartMemory, RestartScale}
 
 // Counters are totals since shardinit started.
 type Counters struct {
 	Starts, OrphansReaped, StuckWorkers uint64
 	// Restarts counts workers started to replace an earlier one, by
 	// reason: RestartCrash, RestartStuck, RestartWatchdog, RestartRoll,
-	// RestartLifetime, RestartMemory.
+	// RestartLifetime, RestartMemory, RestartScale.
 	Restarts map[string]uint64
 	// Rolls counts rolling restarts begun; RollFailures the slots whose
 	// successor did not become ready (each ends its roll).
@@ -107,6 +120,9 @@ type Counters struct {
 	// was ready; RollDurations how long each rolling restart that was not
 	// aborted took, from the signal to its last handover.
 	StartToReady, RollDurations Histogram
+	// CPULimitChanges counts the changes of the CPU limit's share that the
+	// pool followed.
+	CPULimitChanges uint64
 }
 
 // ReadySlots counts the slots whose worker is ready.

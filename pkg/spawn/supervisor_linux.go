@@ -49,10 +49,11 @@ type supervisor struct {
 	lastKill    time.Time
 	nextSample  time.Time // of the accept queues, for stuck workers
 	nextMemory  time.Time // read of the workers' memory, for --max-worker-memory
-	roll        *roll     // a rolling restart in progress
-	shrinking   *shrink   // a scale-down in progress
-	nudged      bool      // descendants got the stop signal after the workers left
-	hasChildren bool      // wait4 last saw children
+	follow      follow
+	roll        *roll   // a rolling restart in progress
+	shrinking   *shrink // a scale-down in progress
+	nudged      bool    // descendants got the stop signal after the workers left
+	hasChildren bool    // wait4 last saw children
 	exitCode    int
 	counters    Counters
 	snapshot    *atomic.Pointer[Snapshot] // what publish stores, for Pool.Snapshot
@@ -98,6 +99,7 @@ type worker struct {
 	openAt       time.Time     // with --ready-on start, when held signals go out
 	open         bool          // forwarded signals go out at once
 	recycleAt    time.Time     // its --max-worker-lifetime is over; zero: none
+	gomaxprocs   int           // the GOMAXPROCS it was given; 0: its own
 	resident     uint64        // bytes, as last read for --max-worker-memory
 }
 
@@ -112,7 +114,7 @@ type events struct {
 
 func newSupervisor(cfg Config, n *notifier, snapshot *atomic.Pointer[Snapshot]) *supervisor {
 	s := &supervisor{cfg: cfg, os: realOS, log: cfg.Logger, notifier: n, snapshot: snapshot, preloadFD: -1, byPID: map[int]*worker{},
-		bySocket: map[*notifySocket]*worker{}, phase: Running,
+		bySocket: map[*notifySocket]*worker{}, phase: Running, follow: follow{seen: cfg.CPU, gomaxprocs: cfg.GOMAXPROCS},
 		counters: Counters{Exits: map[string]uint64{}, Signals: map[string]uint64{}, Restarts: map[string]uint64{}}}
 	for i := range cfg.Workers {
 		s.slots = append(s.slots, &slot{index: i, budget: budget{max: cfg.MaxRestarts, window: cfg.RestartWindow}})
@@ -170,6 +172,9 @@ func (s *supervisor) nextWake(now time.Time) time.Duration {
 		earliest(s.watchdogDue(sl))
 	}
 	earliest(s.recycleDue(now))
+	if s.cfg.Follow != nil && s.phase == Running {
+		earliest(s.follow.next)
+	}
 	for _, w := range s.byPID {
 		earliest(w.killAt)
 		earliest(w.readyBy)
@@ -222,6 +227,7 @@ func (s *supervisor) advance(now time.Time) {
 		s.stepHandovers(now)
 		s.stepShrink(now)
 		s.stepRoll(now)
+		s.stepFollow(now)  // after the roll and a scale-down: one that ended lets it go on
 		s.stepRecycle(now) // after the roll: one that ended lets it start
 		if s.phase == Draining && !now.Before(s.drainUntil) {
 			s.enterStopping(now)

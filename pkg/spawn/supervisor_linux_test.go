@@ -254,6 +254,51 @@ var supervisorCases = []struct {
 		wantRestarts(t, m, map[string]uint64{RestartMemory: 1})
 	},
 }, {
+	name: "the pool follows the CPU limit: 1 -> 2 -> 1 slots, one at a time through the scale path, read once a second",
+	cfg: Config{Workers: 1, MaxWorkers: 4, ReadyOn: ReadyOnNotify, GOMAXPROCS: 1,
+		CPU: CPUShare{Limit: 1, Cpuset: 4, Workers: 1, GOMAXPROCS: 1}, FollowEvery: time.Second},
+	sc: script{
+		{"ready", ""},
+		{"cpu 2 2 1", ""},
+		{"pass 500ms", ""}, // not read yet
+		{"pass 500ms", "add shard 1 fenced=false; fork w2"},
+		{"note w2 READY=1", ""},
+		{"pass 1s", ""}, // the same limit: nothing to do
+		{"cpu 1 1 1", ""},
+		{"pass 1s", "steer away from [1]"},
+		{"pass 0s", ""}, // its queue is seen empty
+		{"pass 200ms", "kill -w2 SIGTERM; kill -w2 SIGCONT"},
+		{"exit w2 SIGTERM", "close shard 1; unsteer"},
+		{"pass 1s", ""},
+	},
+	then: func(t *testing.T, m *machine) {
+		m.wantCurrent("w1")
+		if c := m.s.counters; c.CPULimitChanges != 2 || c.ScaleUps != 1 || c.ScaleDowns != 1 {
+			t.Errorf("%d limit changes, %d scale-ups, %d scale-downs; want 2, 1, 1", c.CPULimitChanges, c.ScaleUps, c.ScaleDowns)
+		}
+		wantRestarts(t, m, nil)
+	},
+}, {
+	name: "a limit that changes each worker's GOMAXPROCS rolls the workers that have the old one, once the pool has its size",
+	cfg: Config{Workers: 1, MaxWorkers: 4, ReadyOn: ReadyOnNotify, GOMAXPROCS: 1,
+		CPU: CPUShare{Limit: 1, Cpuset: 4, Workers: 1, GOMAXPROCS: 1}, FollowEvery: time.Second},
+	sc: script{
+		{"ready", ""},
+		{"cpu 4 2 2", ""},
+		{"pass 1s", "add shard 1 fenced=false; fork w2"},
+		{"note w2 READY=1", "add shard 2 fenced=true; steer away from [2]; fork w3"},
+		{"note w3 READY=1", "steer away from [0]"},
+		{"pass 200ms", "kill -w1 SIGTERM; kill -w1 SIGCONT"},
+		{"exit w1 0", "replace shard 0 by 2; unsteer"},
+	},
+	then: func(t *testing.T, m *machine) {
+		m.wantCurrent("w3", "w2")
+		if g := m.worker("w3").gomaxprocs; g != 2 {
+			t.Errorf("the rolled worker has GOMAXPROCS %d, want 2", g)
+		}
+		wantRestarts(t, m, map[string]uint64{RestartScale: 1})
+	},
+}, {
 	name: "a scale-down steers away from the last shard, stops its worker once its queue stayed empty, closes it, then unsteers",
 	cfg:  Config{Workers: 2, MaxWorkers: 2, ReadyOn: ReadyOnNotify},
 	sc: script{

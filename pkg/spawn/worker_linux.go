@@ -67,7 +67,8 @@ func (s *supervisor) spawn(sl *slot, shard int, why string, now time.Time) (*wor
 		s.fgGroup = pid
 	}
 	sl.generation++
-	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock, recycleAt: s.lifetimeOver(now)}
+	w := &worker{pid: pid, slot: sl, generation: sl.generation, started: now, sock: sock, recycleAt: s.lifetimeOver(now),
+		gomaxprocs: s.givenGOMAXPROCS()}
 	s.byPID[pid], s.bySocket[sock] = w, w
 	s.counters.Starts++
 	if sl.generation > 1 {
@@ -79,7 +80,7 @@ func (s *supervisor) spawn(sl *slot, shard int, why string, now time.Time) (*wor
 }
 
 func (s *supervisor) workerEnv(slot, sockets int, notify string) []string {
-	env := workerEnv(s.cfg.Env, slot, len(s.slots), s.socketNames(sockets), s.cfg.GOMAXPROCS)
+	env := workerEnv(s.cfg.Env, slot, len(s.slots), s.socketNames(sockets), s.follow.gomaxprocs)
 	env = append(env, "NOTIFY_SOCKET="+notify)
 	if s.preloadFD >= 0 {
 		env = withPreload(env, "/proc/self/fd/"+strconv.Itoa(firstFD+sockets))
