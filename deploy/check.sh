@@ -13,9 +13,10 @@
 #  - when a shardinit binary is at hand ($SHARDINIT, else bin/shardinit), the
 #    shardinit.yaml of every rendering must pass `shardinit check` (the same
 #    strict parser the container runs);
-#  - deploy/render.sh --check: deploy/k8s equals the default rendering.
+#  - deploy/render.sh --check: deploy/k8s equals the default rendering, and
+#    the chart's README.md is its values.yaml's (every value documented).
 #
-# Needs helm (v3) on PATH, or in $(go env GOPATH)/bin, or named by $HELM.
+# Needs helm (v3) on PATH, or in $(go env GOPATH)/bin, or named by $HELM, and go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Renders the chart's defaults into the plain manifests of deploy/k8s.
 #
-#   deploy/render.sh           rewrite deploy/k8s
+#   deploy/render.sh           rewrite deploy/k8s, and the chart's README.md
+#                              from the "# --" comments of its values.yaml
 #   deploy/render.sh --check   re-render into a temporary directory and fail,
-#                              with a diff, if deploy/k8s differs (for CI)
+#                              with a diff, if deploy/k8s differs, or if the
+#                              README is stale (for CI)
 #
-# Needs helm (v3) on PATH, or in $(go env GOPATH)/bin, or named by $HELM.
+# Needs helm (v3) on PATH, or in $(go env GOPATH)/bin, or named by $HELM, and
+# go (the README's generator is test/k8s/cmd/valuesdoc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,6 +119,11 @@ render() {
 	} >"$dir/kustomization.yaml"
 }
 
+# valuesdoc [-check]: the chart's README from its values.yaml.
+valuesdoc() {
+	(cd test/k8s && go run ./cmd/valuesdoc "$@" "../../$chart")
+}
+
 if $check; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
@@ -125,9 +133,11 @@ if $check; then
 		exit 1
 	fi
 	echo "render: $out matches the chart's default rendering"
+	valuesdoc -check
 else
 	mkdir -p "$out"
 	rm -f "$out"/*.yaml
 	render "$out"
 	echo "render: wrote $out/{$(IFS=,; echo "${kinds[*]}"),shardinit,kustomization}.yaml"
+	valuesdoc
 fi
