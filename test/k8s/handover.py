@@ -66,7 +66,7 @@ def main(name, d, old, new, grace):
     new_ready, _ = timeline(d, new, "ready=True")
 
     t0 = deleting
-    delay = draining[1].get("drain_delay", 0) / 1e9  # slog writes durations in nanoseconds
+    delay = float(draining[1].get("drain_delay", 0))  # shardinit logs durations in seconds
     print(f"RESULT {name}: old pod {old}: SIGTERM (deleted) at 0, shardinit draining {at(draining[0], t0)} "
           f"(drain-delay {delay:g}s), "
           f"Ready=False {at(unready, t0)}, stopping workers {at(stopping[0], t0)}, exit {at(exiting[0], t0)} "
