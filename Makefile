@@ -102,7 +102,7 @@ e2e-examples: ## build every server example (examples/*/Dockerfile, FROM a Debia
 chart-test: build ## lint and render the chart, validate every object, install it on a real kube-apiserver
 	cd test/k8s && $(GO) test -count=1 ./... && cd promql && $(GO) test -count=1 ./...
 	bash deploy/check.sh
-	DASHBOARDS="$(wildcard deploy/grafana/*.json)" bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml)
+	DASHBOARDS="$(wildcard deploy/grafana/*.json)" bash test/k8s/chart-test.sh deploy/helm/shardinit deploy/k8s $(wildcard deploy/values/*.yaml) $(wildcard examples/*/values.yaml)
 
 e2e-k8s: ## the chart on a live single-node cluster (kubelet, containerd) started here: probes, PID 1, rollouts under load, stuck workers
 	bash test/k8s/e2e.sh

@@ -125,10 +125,13 @@ read -r -a VFLAGS <<<"${VALIDATE_FLAGS:-}"
 CHART_NAME=$(sed -n 's/^name:[[:space:]]*["'\'']\{0,1\}\([^"'\''[:space:]]*\).*/\1/p' "$CHART/Chart.yaml" | head -n1)
 CHART_NAME=${CHART_NAME:-chart}
 
-# tag FILE: a DNS-label-safe short name for a values file ("default" for none).
+# tag FILE: a DNS-label-safe short name for a values file ("default" for none;
+# a file named values.yaml takes its directory's name).
 tag() {
     local b
     b=$(basename "$1"); b=${b%.yaml}; b=${b%.yml}
+    # examples/nginx/values.yaml: nginx-values
+    [ "$b" = values ] && b=$(basename "$(dirname "$1")")-values
     b=$(printf '%s' "$b" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9-' '-' | sed 's/^-*//; s/-*$//')
     printf '%.40s' "${b:-values}" | sed 's/-*$//'
 }

@@ -172,6 +172,54 @@ answer=$(grep -m1 '^/readyz' "$DIR/helm-test.log" || true)
 result "helm test: pod $test_pod $phase in $(elapsed "$t0" "$t1")s on node $node: ${answer:-no answer logged}"
 [ "$phase" = Succeeded ] && [ -n "$answer" ] || fail "helm test pod $test_pod: phase $phase, log: $answer"
 
+# ---- 1c. in-place resize ----------------------------------------------
+# resize CPU: the pod's CPU request and limit through the resize
+# subresource, as kubectl patch --subresource resize does; the pool follows
+# the new limit (--cpu-limit-check, 5s) without a container restart.
+resize() {
+	k patch pod "$pod" --subresource resize -p \
+		"{\"spec\":{\"containers\":[{\"name\":\"shardinit\",\"resources\":{\"requests\":{\"cpu\":\"$1\"},\"limits\":{\"cpu\":\"$1\"}}}]}}" >/dev/null
+}
+# pool_at N LIMIT: /status shows N ready slots for a CPU limit of LIMIT, no roll or scale under way.
+pool_at() {
+	[ "$(status_field "len(r['slots']) == $1 and r['cpu']['limit'] == $2 and not r['rolling'] and all(s['state'] == 'ready' and not s.get('retiring') for s in r['slots'])")" = True ]
+}
+step "1c. in-place resize under load: CPU 1 -> 2 -> 1 through the resize subresource, no container restart"
+restarts0=$(k get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+"$LOADGEN" -addr $APP -rate 600 -conns 12 -duration 300s -timeout 5s >"$DIR/resize-keepalive.json" &
+ka=$!
+"$LOADGEN" -addr $APP -rate 150 -conns 6 -keepalive=false -duration 300s -timeout 5s >"$DIR/resize-close.json" &
+cl=$!
+sleep 2 # load on the pool before the resize
+for to in 2 1; do
+	t0=$(now)
+	resize "$to"
+	wait_for 60 "the pool to follow a CPU limit of $to" pool_at "$to" "$to" ||
+		{ k get pod "$pod" -o jsonpath='{.status.resize} {.status.conditions}' >&2; fail "the pool did not follow the resize to $to CPUs"; }
+	t1=$(now)
+	quota=$(cat "$cpu_dir$cpu_cgroup/cpu.cfs_quota_us")
+	result "resize to $to CPU: $to workers $(elapsed "$t0" "$t1")s after the patch (cfs quota $quota us per $period us; --cpu-limit-check 5s)"
+done
+sleep 2 # and after it
+kill -INT $ka $cl
+wait $ka $cl
+restarts=$(k get pod "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+changes=$(curl -s --max-time 2 "$HEALTH/metrics" | awk '$1 == "shardinit_cpu_limit_changes_total" {print $2}')
+result "resize: restart count $restarts0 -> $restarts, shardinit_cpu_limit_changes_total $changes"
+failed=0
+for kind in keepalive close; do
+	python3 - "$DIR/resize-$kind.json" "$kind" <<'PY' || failed=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = sum(r["errors"].values()) + r["unstarted"]
+print(f"RESULT resize load ({sys.argv[2]}): {r['due']} requests due, {r['done']} answered, {bad} failed {r['errors']}, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
+sys.exit(bad != 0 or r["done"] != r["due"])
+PY
+done
+[ "$failed" = 0 ] || fail "requests failed during the resize"
+[ "$restarts" = "$restarts0" ] || fail "the container restarted during the resize ($restarts0 -> $restarts)"
+[ "$changes" = 2 ] || fail "shardinit_cpu_limit_changes_total is $changes, want 2"
+
 # ---- 2 and 3: a pod replaced under load --------------------------------
 # under_load NAME COMMAND...: runs COMMAND, which replaces the pod, while
 # two load generators (keep-alive, and a new connection per request) send
