@@ -333,8 +333,9 @@ var table = []setting{{
 	}),
 }, {
 	name: "stuck-timeout", group: readinessGroup, arg: "DURATION", kind: durationKind, def: spawn.DefaultStuckTimeout.String(),
-	usage: "a worker whose accept queue does not drain for this long is stuck; 0: off",
-	doc:   "a worker whose accept queue stays non-empty without draining this long is stuck; 0: off",
+	usage: "a worker whose accept queue does not drain for this long, or whose process stays stopped (SIGSTOP) this long, is stuck; 0: off",
+	doc: "a worker whose accept queue stays non-empty without draining this long, or whose process stays stopped by a signal " +
+		"(SIGSTOP) this long, is stuck; 0: off",
 	set: duration(func(p *plan, d time.Duration) error {
 		switch {
 		case d < 0:

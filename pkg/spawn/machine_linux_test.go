@@ -33,6 +33,7 @@ type machine struct {
 	log     bytes.Buffer
 	rss     map[int]uint64 // resident bytes by session, for --max-worker-memory
 	cpu     CPUShare       // what the CPU limit gives, for Config.Follow
+	halted  map[int]bool   // processes stopped by a signal (state T)
 }
 
 // firstPID is above the kernel's highest PID; the machine's come after it.
@@ -65,7 +66,13 @@ func newMachine(t *testing.T, cfg Config) *machine {
 	}
 	var snap atomic.Pointer[Snapshot]
 	m.s = newSupervisor(withDefaults(cfg), n, &snap)
-	m.s.os = osCalls{forkExec: m.forkExec, kill: m.kill, wait4: m.wait4, now: func() time.Time { return m.now }, resident: m.resident}
+	m.s.os = osCalls{forkExec: m.forkExec, kill: m.kill, wait4: m.wait4, now: func() time.Time { return m.now }, resident: m.resident,
+		state: func(pid int) string {
+			if m.halted[pid] {
+				return "T"
+			}
+			return "S"
+		}}
 	t.Cleanup(func() {
 		for _, w := range m.s.byPID {
 			w.sock.close()
@@ -294,6 +301,13 @@ func (m *machine) do(step string) {
 		m.readyAll()
 	case "cpu": // cpu 4 2 1: a limit of 4 CPUs gives 2 workers, GOMAXPROCS 1 each
 		m.cpu = CPUShare{Limit: float64(m.atoi(arg(1))), Cpuset: m.cpu.Cpuset, Workers: m.atoi(arg(2)), GOMAXPROCS: m.atoi(arg(3))}
+	case "halt": // halt w1: SIGSTOP from outside shardinit
+		if m.halted == nil {
+			m.halted = map[int]bool{}
+		}
+		m.halted[m.worker(arg(1)).pid] = true
+	case "resume":
+		delete(m.halted, m.worker(arg(1)).pid)
 	case "resident": // resident w1 300: its session holds 300 bytes
 		if m.rss == nil {
 			m.rss = map[int]uint64{}

@@ -19,10 +19,20 @@ type osCalls struct {
 	now      func() time.Time // when a child that was reaped ended
 	// resident is the resident memory, in bytes, of each session asked.
 	resident func(sessions map[int]bool) map[int]uint64
+	// state is a process's state letter (proc(5)), "" when unknown.
+	state func(pid int) string
 }
 
 // realOS is the kernel.
-var realOS = osCalls{forkExec: syscall.ForkExec, kill: unix.Kill, wait4: unix.Wait4, now: time.Now, resident: residentBySession}
+var realOS = osCalls{forkExec: syscall.ForkExec, kill: unix.Kill, wait4: unix.Wait4, now: time.Now, resident: residentBySession, state: processState}
+
+func processState(pid int) string {
+	st, err := procstat.Read(pid)
+	if err != nil {
+		return ""
+	}
+	return st.State()
+}
 
 func residentBySession(sessions map[int]bool) map[int]uint64 {
 	out := map[int]uint64{}

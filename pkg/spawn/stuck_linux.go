@@ -16,20 +16,41 @@ func (s *supervisor) sampleQueues(now time.Time) {
 			continue
 		}
 		queued := s.cfg.Sockets.Queued(s.servingShard(sl))
-		if stuck := sl.backlog.observe(queued, now, s.cfg.StuckTimeout); stuck != w.stuck {
-			s.setStuck(w, stuck, queued, now)
+		backedUp := sl.backlog.observe(queued, now, s.cfg.StuckTimeout)
+		halted := s.halted(w, now)
+		if stuck := backedUp || halted; stuck != w.stuck {
+			why := "its queue does not drain"
+			if halted {
+				why = "it is stopped (SIGSTOP)"
+			}
+			s.setStuck(w, stuck, why, queued, now)
 		}
 	}
 }
 
-func (s *supervisor) setStuck(w *worker, stuck bool, queued int, now time.Time) {
+// halted says whether w's process has been stopped by a signal (state T)
+// at every sample for StuckTimeout. Such a worker serves none of its
+// keep-alive connections, which no accept queue shows when its clients
+// open no new one. A process stopped by a debugger (t) is left alone.
+func (s *supervisor) halted(w *worker, now time.Time) bool {
+	if s.os.state(w.pid) != "T" {
+		w.haltedSince = time.Time{}
+		return false
+	}
+	if w.haltedSince.IsZero() {
+		w.haltedSince = now
+	}
+	return now.Sub(w.haltedSince) >= s.cfg.StuckTimeout
+}
+
+func (s *supervisor) setStuck(w *worker, stuck bool, why string, queued int, now time.Time) {
 	w.stuck = stuck
 	if !stuck {
 		s.log.Info("worker accepts again", "slot", w.slot.index, "pid", w.pid)
 		return
 	}
 	s.counters.StuckWorkers++
-	s.log.Warn("worker stuck: its queue does not drain", "slot", w.slot.index, "pid", w.pid,
+	s.log.Warn("worker stuck: "+why, "slot", w.slot.index, "pid", w.pid,
 		"queued", queued, "stuck_timeout", s.cfg.StuckTimeout, "on_stuck", s.cfg.OnStuck)
 	if s.cfg.OnStuck == StuckRestart {
 		s.replace(w.slot, RestartStuck, "stuck", now)

@@ -101,6 +101,7 @@ type worker struct {
 	recycleAt    time.Time     // its --max-worker-lifetime is over; zero: none
 	gomaxprocs   int           // the GOMAXPROCS it was given; 0: its own
 	resident     uint64        // bytes, as last read for --max-worker-memory
+	haltedSince  time.Time     // first seen stopped (SIGSTOP) by the stuck detector; zero: running
 }
 
 // events are what wakes the loop besides its timers.

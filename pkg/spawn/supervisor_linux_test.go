@@ -299,6 +299,29 @@ var supervisorCases = []struct {
 		wantRestarts(t, m, map[string]uint64{RestartScale: 1})
 	},
 }, {
+	name: "a worker stopped by a signal for --stuck-timeout is stuck though its queue is empty (its clients keep their connections), and is replaced",
+	cfg:  Config{Workers: 1, ReadyOn: ReadyOnNotify, StuckTimeout: 2 * time.Second},
+	sc: script{
+		{"ready", ""},
+		{"halt w1", ""},
+		{"pass 1s", ""}, // first seen stopped
+		{"resume w1", ""},
+		{"pass 1s", ""}, // running again: the clock starts over
+		{"halt w1", ""},
+		{"pass 1s", ""},
+		{"pass 1s", ""},
+		{"pass 1s", "fork w2; kill -w1 SIGTERM; kill -w1 SIGCONT"},
+	},
+	then: func(t *testing.T, m *machine) {
+		if m.s.counters.StuckWorkers != 1 {
+			t.Errorf("%d stuck workers counted, want 1", m.s.counters.StuckWorkers)
+		}
+		wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
+		if !strings.Contains(m.log.String(), "worker stuck: it is stopped (SIGSTOP)") {
+			t.Errorf("the log does not say the worker is stopped")
+		}
+	},
+}, {
 	name: "a scale-down steers away from the last shard, stops its worker once its queue stayed empty, closes it, then unsteers",
 	cfg:  Config{Workers: 2, MaxWorkers: 2, ReadyOn: ReadyOnNotify},
 	sc: script{
