@@ -12,4 +12,7 @@
 //     NOTIFY_SOCKET; WatchdogInterval reads WATCHDOG_USEC.
 //   - Limit caps the connections a listener has open at once
 //     (SHARDINIT_MAX_CONNS for LimitFromEnv).
+//   - SHARDINIT_MAX_CONN_AGE ends HTTP/1.1 keep-alive connections once
+//     they are that old (Connection: close on the next response), so
+//     that long-lived clients are spread over the workers again.
 package worker

@@ -3,9 +3,14 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -67,10 +72,20 @@ func ServeListeners(srv *http.Server, listeners []net.Listener, grace time.Durat
 // open connections get up to grace to finish that way; Shutdown then
 // closes what is left and waits for handlers in flight (bounded by grace
 // again).
+//
+// With SHARDINIT_MAX_CONN_AGE set (MaxConnAgeFromEnv), an HTTP/1.1
+// connection older than that, plus up to a tenth more, is asked to close
+// after its current response, so that its client reconnects and the new
+// connection is placed by the kernel (or shardinit's steering) afresh.
 func ServeHTTP(ctx context.Context, srv *http.Server, listeners []net.Listener, grace time.Duration) error {
-	d := &drainer{}
+	maxAge, err := MaxConnAgeFromEnv()
+	if err != nil {
+		return err
+	}
+	d := &drainer{maxAge: maxAge}
 	srv.Handler = d.wrap(handlerOf(srv))
 	d.track(srv)
+	d.date(srv)
 	var serving sync.WaitGroup
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
@@ -112,15 +127,57 @@ type drainer struct {
 	draining atomic.Bool
 	open     sync.WaitGroup
 	seen     sync.Map
+	maxAge   time.Duration // 0: connections may live for ever
 }
+
+// connEnd is the context key of the time after which a connection is
+// asked to close.
+type connEnd struct{}
 
 func (d *drainer) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.draining.Load() {
+		end, aged := r.Context().Value(connEnd{}).(time.Time)
+		if d.draining.Load() || (aged && time.Now().After(end)) {
 			w.Header().Set("Connection", "close")
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// date gives each new connection its end of life, with up to a tenth of
+// jitter so that connections opened together do not all end together.
+func (d *drainer) date(srv *http.Server) {
+	if d.maxAge <= 0 {
+		return
+	}
+	next := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if next != nil {
+			ctx = next(ctx, c)
+		}
+		return context.WithValue(ctx, connEnd{}, time.Now().Add(d.maxAge+rand.N(d.maxAge/10+1)))
+	}
+}
+
+// MaxConnAgeFromEnv reads SHARDINIT_MAX_CONN_AGE: a duration ("30s",
+// "5m") or a number of seconds; 0 or unset: no limit.
+func MaxConnAgeFromEnv() (time.Duration, error) {
+	v := os.Getenv("SHARDINIT_MAX_CONN_AGE")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, perr := strconv.ParseFloat(v, 64)
+		if perr != nil || secs < 0 || secs > float64(math.MaxInt64/int64(time.Second)) {
+			return 0, fmt.Errorf("SHARDINIT_MAX_CONN_AGE=%q is not a duration (30s, 5m) or a number of seconds", v)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("SHARDINIT_MAX_CONN_AGE=%q is negative", v)
+	}
+	return d, nil
 }
 
 func (d *drainer) track(srv *http.Server) {

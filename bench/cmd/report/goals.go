@@ -171,6 +171,12 @@ func (r *report) balanceGoals(t *goalTable) {
 		}
 		t.add(fmt.Sprintf("balance, %s — per-worker sockets, max/min", g), "≤ 1.2",
 			r.values("balance", g, "per-worker sockets", "max/min"), "<=", 1.2, why)
+		if strings.HasSuffix(g, "keep-alive on") {
+			const aged = "per-worker sockets, SHARDINIT_MAX_CONN_AGE=1s"
+			if v := r.values("balance", g, aged, "max/min"); len(v) > 0 {
+				t.add(fmt.Sprintf("balance, %s — %s, max/min", g, aged), "≤ 1.2", v, "<=", 1.2, "")
+			}
+		}
 	}
 }
 

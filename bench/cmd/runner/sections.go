@@ -197,7 +197,12 @@ func sectionBalance(ctx context.Context) error {
 		fmt.Printf(" run %d/%d\n", run+1, cfg.runs)
 		for _, n := range cfg.balN {
 			for _, h := range handlers {
-				err := startEach(ctx, "balance", run, socketCases("", h.rounds, n), func(c launch, srv *server) error {
+				// Keep-alive connections hashed once stay where they landed;
+				// the worker SDK ends them at an age (SHARDINIT_MAX_CONN_AGE),
+				// and their clients' new connections are hashed afresh.
+				aged := withEnv(shardinitLaunch("per-worker sockets, SHARDINIT_MAX_CONN_AGE=1s", n, []string{"--ready-on", "notify"},
+					cpuCmd(h.rounds)...), "SHARDINIT_MAX_CONN_AGE=1s")
+				err := startEach(ctx, "balance", run, append(socketCases("", h.rounds, n), aged), func(c launch, srv *server) error {
 					warm(ctx, srv)
 					for _, ka := range []bool{false, true} {
 						measureBalance(ctx, fmt.Sprintf("Go %s, %d workers, keep-alive %s", h.name, n, onOff(ka)), c, srv, n, ka)
