@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -66,6 +69,7 @@ func runPool(c *cli.Context, command []string) (int, error) {
 		log.Warn("net.ipv4.tcp_migrate_req is off: connections queued on these sockets when shardinit stops " +
 			"are reset instead of moving to the pod that shares the ports; set it to 1 on the node")
 	}
+	go dropPagesOnceReady(c.Context, pool, log)
 	// An error: no worker started, or the health address stopped the pool.
 	code, err := pool.Run(c.Context, signals)
 	if err != nil {
@@ -147,4 +151,42 @@ func logStart(log *slog.Logger, p plan, set *listen.Set) {
 	log.Info("starting", "version", version, "workers", p.pool.Workers, "max_workers", p.pool.MaxWorkers, "cpu_quota", p.cpus.Quota,
 		"cpuset", p.cpus.Cpuset, "worker_gomaxprocs", p.pool.GOMAXPROCS, "listeners", strings.Join(bound, ", "),
 		"ready_on", p.pool.ReadyOn, "command", strings.Join(p.pool.Command, " "))
+}
+
+// dropPagesOnceReady gives back the pages the start touched
+// (dropStartupPages) once the pool has been ready, when the start is
+// over, or after a minute at the most.
+func dropPagesOnceReady(ctx context.Context, pool *spawn.Pool, log *slog.Logger) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(time.Minute)
+	for ready := false; !ready; {
+		select {
+		case <-ctx.Done():
+			return
+		case <-giveUp:
+			ready = true
+		case <-tick.C:
+			st, known := pool.Snapshot()
+			ready = known && st.Ready()
+		}
+	}
+	before := residentKiB()
+	advised, err := dropStartupPages()
+	log.Debug("start-up pages given back", "advised_bytes", advised, "resident_kib_before", before, "resident_kib_after", residentKiB(), "err", err)
+}
+
+// residentKiB is shardinit's VmRSS, 0 when unknown.
+func residentKiB() int {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
 }

@@ -256,13 +256,21 @@ func switches(pid int) float64 {
 }
 
 // rssKiB is the resident set of pid (Rss in smaps_rollup), in KiB.
-func rssKiB(pid int) float64 {
+func rssKiB(pid int) float64 { return rollupKiB(pid, "Rss:") }
+
+// privateKiB is the part of the resident memory no other process shares.
+func privateKiB(pid int) float64 {
+	return rollupKiB(pid, "Private_Clean:") + rollupKiB(pid, "Private_Dirty:")
+}
+
+// rollupKiB is one field of /proc/PID/smaps_rollup, in KiB.
+func rollupKiB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Rss:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			v, _ := strconv.ParseFloat(f[1], 64)
 			return v
 		}
