@@ -24,7 +24,7 @@ func (s *supervisor) stepFollow(now time.Time) {
 		s.follow.next = now.Add(s.cfg.FollowEvery)
 		s.readCPU()
 	}
-	if s.follow.want == 0 || s.roll != nil || s.shrinking != nil || s.handingOver() || s.joining() {
+	if s.follow.want == 0 || s.changing() || s.joining() {
 		return
 	}
 	switch n := len(s.slots); {

@@ -178,6 +178,12 @@ func (s *supervisor) steered() bool {
 	return s.handingOver() || (s.shrinking != nil && !s.shrinking.unsteered)
 }
 
+// changing says whether a roll, a scale-down or a handover is under way:
+// what the pool's own changes (following the CPU limit, recycling) wait for.
+func (s *supervisor) changing() bool {
+	return s.roll != nil || s.shrinking != nil || s.handingOver()
+}
+
 // handingOver says whether some slot's handover is not done: until it is,
 // the shards above the slots' own are not the scale paths' to change.
 func (s *supervisor) handingOver() bool {

@@ -54,7 +54,7 @@ func (s *supervisor) recycleDue(now time.Time) time.Time {
 // stepRecycle starts the recycle of the first slot whose worker is due,
 // one slot at a time.
 func (s *supervisor) stepRecycle(now time.Time) {
-	if s.phase != Running || s.roll != nil || s.shrinking != nil || s.handingOver() {
+	if s.phase != Running || s.changing() {
 		return
 	}
 	if s.cfg.MaxWorkerMemory > 0 && !now.Before(s.nextMemory) {

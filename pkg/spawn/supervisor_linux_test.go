@@ -207,10 +207,7 @@ var supervisorCases = []struct {
 		{"pass 1s", "fork w2; kill -w1 SIGTERM; kill -w1 SIGCONT"},
 	},
 	then: func(t *testing.T, m *machine) {
-		if m.s.counters.StuckWorkers != 1 {
-			t.Errorf("%d stuck workers counted, want 1", m.s.counters.StuckWorkers)
-		}
-		wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
+		wantStuckReplaced(t, m)
 	},
 }, {
 	name: "--max-worker-lifetime recycles one slot at a time through a roll's handover, and counts it as lifetime",
@@ -313,10 +310,7 @@ var supervisorCases = []struct {
 		{"pass 1s", "fork w2; kill -w1 SIGTERM; kill -w1 SIGCONT"},
 	},
 	then: func(t *testing.T, m *machine) {
-		if m.s.counters.StuckWorkers != 1 {
-			t.Errorf("%d stuck workers counted, want 1", m.s.counters.StuckWorkers)
-		}
-		wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
+		wantStuckReplaced(t, m)
 		if !strings.Contains(m.log.String(), "worker stuck: it is stopped (SIGSTOP)") {
 			t.Errorf("the log does not say the worker is stopped")
 		}
@@ -418,4 +412,13 @@ func wantRestarts(t *testing.T, m *machine, want map[string]uint64) {
 			t.Errorf("%d restarts for %s, want %d (all: %v)", got, reason, want[reason], m.s.counters.Restarts)
 		}
 	}
+}
+
+// wantStuckReplaced checks that one worker was found stuck and replaced.
+func wantStuckReplaced(t *testing.T, m *machine) {
+	t.Helper()
+	if m.s.counters.StuckWorkers != 1 {
+		t.Errorf("%d stuck workers counted, want 1", m.s.counters.StuckWorkers)
+	}
+	wantRestarts(t, m, map[string]uint64{RestartStuck: 1})
 }
