@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -151,42 +148,4 @@ func logStart(log *slog.Logger, p plan, set *listen.Set) {
 	log.Info("starting", "version", version, "workers", p.pool.Workers, "max_workers", p.pool.MaxWorkers, "cpu_quota", p.cpus.Quota,
 		"cpuset", p.cpus.Cpuset, "worker_gomaxprocs", p.pool.GOMAXPROCS, "listeners", strings.Join(bound, ", "),
 		"ready_on", p.pool.ReadyOn, "command", strings.Join(p.pool.Command, " "))
-}
-
-// dropPagesOnceReady gives back the pages the start touched
-// (dropStartupPages) once the pool has been ready, when the start is
-// over, or after a minute at the most.
-func dropPagesOnceReady(ctx context.Context, pool *spawn.Pool, log *slog.Logger) {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	giveUp := time.After(time.Minute)
-	for ready := false; !ready; {
-		select {
-		case <-ctx.Done():
-			return
-		case <-giveUp:
-			ready = true
-		case <-tick.C:
-			st, known := pool.Snapshot()
-			ready = known && st.Ready()
-		}
-	}
-	before := residentKiB()
-	advised, err := dropStartupPages()
-	log.Debug("start-up pages given back", "advised_bytes", advised, "resident_kib_before", before, "resident_kib_after", residentKiB(), "err", err)
-}
-
-// residentKiB is shardinit's VmRSS, 0 when unknown.
-func residentKiB() int {
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return n
-		}
-	}
-	return 0
 }

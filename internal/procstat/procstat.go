@@ -111,8 +111,8 @@ type Usage struct {
 	CPUSeconds    float64 // user and system
 }
 
-// usage is this process's: fields 14 and 15 (utime, stime) and 24 (rss).
-func (s Stat) usage() (Usage, error) {
+// Usage is this process's: fields 14 and 15 (utime, stime) and 24 (rss).
+func (s Stat) Usage() (Usage, error) {
 	utime, err1 := s.number(14)
 	stime, err2 := s.number(15)
 	rss, err3 := s.number(24)
@@ -132,7 +132,7 @@ func BySession(wanted map[int]bool) map[int]Usage {
 		if err != nil || !wanted[sid] {
 			return
 		}
-		if u, err := st.usage(); err == nil {
+		if u, err := st.Usage(); err == nil {
 			sum := out[sid]
 			sum.ResidentBytes += u.ResidentBytes
 			sum.CPUSeconds += u.CPUSeconds
