@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/shardinit/shardinit/internal/preload"
 )
 
 // --max-worker-lifetime: every worker is replaced after its lifetime, one
@@ -58,4 +60,32 @@ func startRecycling(t *testing.T, mode string, flags ...string) (recycling, prob
 	p.waitCode("/readyz", http.StatusOK)
 	waitServing(t, in, port)
 	return recycling{in, port}, p
+}
+
+// Recycling holds for servers we did not write: gunicorn (its master and
+// its worker, one session) and nginx (--preload, QUIT), each worker
+// replaced at the end of its lifetime under load, and no request on a new
+// connection fails.
+func TestRecycleRealServers(t *testing.T) {
+	t.Parallel()
+	for _, srv := range realServers {
+		if srv.name != "gunicorn" && srv.name != "nginx" {
+			continue
+		}
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			needServer(t, srv.path)
+			if srv.name == "nginx" && preload.Library() == nil {
+				t.Skip("built without the LD_PRELOAD shim: run make test (it compiles shim/ and tests with -tags shim)")
+			}
+			in, port, p := startRealServer(t, srv, 2, "--max-worker-lifetime", "2s")
+			tr := startTraffic(t, p, port, 4)
+			eventually(t, 90*time.Second, "four "+srv.name+" workers recycled", func() bool {
+				return sample(p.metrics()["shardinit_worker_restarts_total"], "reason", "lifetime") >= 4
+			})
+			tr.stopNewConnections(t, "while "+srv.name+" workers were recycled at the end of their lifetime")
+			waitCatchTERM(t, p)
+			in.stopCleanly()
+		})
+	}
 }

@@ -105,6 +105,20 @@ func TestRollRealServers(t *testing.T) {
 }
 
 func rollRealServer(t *testing.T, srv server) {
+	in, port, p := startRealServer(t, srv, 4)
+	tr := startTraffic(t, p, port, 4)
+	took := rollTimes(t, in, p, 10, 60*time.Second)
+	tr.stopNewConnections(t, fmt.Sprintf("during 10 rolls of 4 %s workers (%s)", srv.name, took))
+	// A worker may count as ready (READY=1, or accepting) before it has
+	// installed its SIGTERM handler: stop only once every worker has.
+	waitCatchTERM(t, p)
+	in.stopCleanly()
+}
+
+// startRealServer runs workers of srv under shardinit with flags, in a
+// directory of its files, and waits until it serves.
+func startRealServer(t *testing.T, srv server, workers int, flags ...string) (*instance, int, probe) {
+	t.Helper()
 	dir, port, p := t.TempDir(), freePort(t), newProbe(t)
 	os.Mkdir(filepath.Join(dir, "tmp"), 0o755)
 	for name, text := range srv.files {
@@ -113,18 +127,12 @@ func rollRealServer(t *testing.T, srv server) {
 			t.Fatal(err)
 		}
 	}
-	args := append([]string{"--workers", "4", "--listen", listenArg("http", port)}, p.flag()...)
-	args = append(append(append(args, srv.flags...), "--"), srv.command(dir, port)...)
+	args := append([]string{"--workers", strconv.Itoa(workers), "--listen", listenArg("http", port)}, p.flag()...)
+	args = append(append(append(append(args, srv.flags...), flags...), "--"), srv.command(dir, port)...)
 	in := startShardinit(t, start{prepare: func(cmd *exec.Cmd) { cmd.Dir = dir }}, args...)
 	p.waitCode("/readyz", http.StatusOK)
 	waitServing(t, in, port)
-	tr := startTraffic(t, p, port, 4)
-	took := rollTimes(t, in, p, 10, 60*time.Second)
-	tr.stopNewConnections(t, fmt.Sprintf("during 10 rolls of 4 %s workers (%s)", srv.name, took))
-	// A worker may count as ready (READY=1, or accepting) before it has
-	// installed its SIGTERM handler: stop only once every worker has.
-	waitCatchTERM(t, p)
-	in.stopCleanly()
+	return in, port, p
 }
 
 // waitCatchTERM waits until every slot's worker catches SIGTERM: the SigCgt
