@@ -31,7 +31,7 @@ func (s *supervisor) lifetimeOver(now time.Time) time.Time {
 // is overdue already waits for the roll or scale in its way, whose end
 // wakes the loop.
 func (s *supervisor) recycleDue(now time.Time) time.Time {
-	if s.phase != Running {
+	if s.phase != Running || !s.recycles() {
 		return time.Time{}
 	}
 	var due time.Time
@@ -54,7 +54,7 @@ func (s *supervisor) recycleDue(now time.Time) time.Time {
 // stepRecycle starts the recycle of the first slot whose worker is due,
 // one slot at a time.
 func (s *supervisor) stepRecycle(now time.Time) {
-	if s.phase != Running || s.changing() {
+	if s.phase != Running || !s.recycles() || s.changing() {
 		return
 	}
 	if s.cfg.MaxWorkerMemory > 0 && !now.Before(s.nextMemory) {
@@ -95,6 +95,12 @@ func (s *supervisor) readMemory() {
 			w.resident = resident[w.pid]
 		}
 	}
+}
+
+// recycles says whether a lifetime or a memory limit is set: without
+// one, the loop's passes look at no slot for it.
+func (s *supervisor) recycles() bool {
+	return s.cfg.MaxWorkerLifetime > 0 || s.cfg.MaxWorkerMemory > 0
 }
 
 // recycle rolls one slot, and starts its successor in this pass.

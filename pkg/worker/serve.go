@@ -85,7 +85,7 @@ func ServeHTTP(ctx context.Context, srv *http.Server, listeners []net.Listener, 
 	d := &drainer{maxAge: maxAge}
 	srv.Handler = d.wrap(handlerOf(srv))
 	d.track(srv)
-	d.date(srv)
+	d.age(srv)
 	var serving sync.WaitGroup
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
@@ -144,9 +144,9 @@ func (d *drainer) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// date gives each new connection its end of life, with up to a tenth of
+// age gives each new connection its end of life, with up to a tenth of
 // jitter so that connections opened together do not all end together.
-func (d *drainer) date(srv *http.Server) {
+func (d *drainer) age(srv *http.Server) {
 	if d.maxAge <= 0 {
 		return
 	}
