@@ -61,13 +61,7 @@ var table = []setting{{
 		"`--max-workers`; new workers get the new GOMAXPROCS, and workers left with a stale one are rolled. Kubernetes changes the " +
 		"limit of a running pod by an in-place resize (see [Kubernetes](kubernetes.md#following-an-in-place-resize)); `SIGTTIN` and " +
 		"`SIGTTOU` still scale in between. 0: the size stays what the limit gave at start",
-	set: duration(func(p *plan, d time.Duration) error {
-		if d < 0 {
-			return bad("must not be negative")
-		}
-		p.cpuCheck = d
-		return nil
-	}),
+	set: duration(notNegative(func(p *plan, d time.Duration) { p.cpuCheck = d })),
 }, {
 	name: "max-workers", group: workersGroup, arg: "N", kind: numberKind, def: "0",
 	usage: "most workers scaling up (SIGTTIN) may reach; 0: --workers or the cpuset's CPUs, whichever is more",
@@ -253,13 +247,7 @@ var table = []setting{{
 		"together, as gunicorn's `--max-requests` or uWSGI's `--max-worker-lifetime` would, without the server's help. One slot at a " +
 		"time, through a rolling restart's handover (no connection is lost), never while a rolling restart, a scale or another " +
 		"handover is under way; counted as `shardinit_worker_restarts_total{reason=\"lifetime\"}`, not against `--max-restarts`; 0: never",
-	set: duration(func(p *plan, d time.Duration) error {
-		if d < 0 {
-			return bad("must not be negative")
-		}
-		p.pool.MaxWorkerLifetime = d
-		return nil
-	}),
+	set: duration(notNegative(func(p *plan, d time.Duration) { p.pool.MaxWorkerLifetime = d })),
 }, {
 	name: "max-worker-memory", group: restartsGroup, arg: "SIZE", kind: sizeKind, def: "0",
 	usage: "replace a worker whose resident memory (with the processes it started) is above this (bytes, or 512Mi, 1G), read once a second, as --max-worker-lifetime does; 0: never",
