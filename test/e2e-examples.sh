@@ -20,6 +20,7 @@ examples=${EXAMPLES:-nginx gunicorn uvicorn node puma haproxy}
 work=$(mktemp -d /tmp/shardinit-e2e-examples.XXXXXX)
 . test/lib/docker.sh
 . test/lib/ports.sh
+. test/lib/status.sh
 
 running=
 cleanup() {
@@ -40,18 +41,12 @@ docker_build shardinit shardinit:e2e
 step "the Debian base (debootstrap --variant=minbase bookworm, from Debian's mirror)"
 docker_debian
 
-# pids asks 40 new connections which process answered; prints the sorted
-# distinct PIDs on one line.
-pids() {
+# answering asks 40 new connections which process answered; prints the
+# sorted distinct PIDs on one line.
+answering() {
 	for _ in $(seq 40); do curl -s --max-time 5 "127.0.0.1:$http/" || echo "no-answer"; done |
 		awk '{print $NF}' | sort -u | tr '\n' ' '
 }
-rolled() { # every slot has a new worker and the roll is over
-	curl -s "127.0.0.1:$health/status" | python3 -c 'import json,sys
-r = json.load(sys.stdin); old = sys.argv[1].split()
-sys.exit(r["rolling"] or any(str(s["pid"]) in old or s["pid"] == 0 for s in r["slots"]))' "$1"
-}
-slot_pids() { curl -s "127.0.0.1:$health/status" | python3 -c 'import json,sys; print(" ".join(str(s["pid"]) for s in json.load(sys.stdin)["slots"]))'; }
 
 try_example() {
 	local ex=$1 start=$SECONDS mounts=() before after answered code took
@@ -73,7 +68,7 @@ try_example() {
 	wait_for 60 "examples/$ex: /readyz to answer 200" curl -sf "127.0.0.1:$health/readyz" ||
 		{ $docker logs "$running" 2>&1 | tail -20; fail "examples/$ex: never ready"; }
 
-	answered=$(pids)
+	answered=$(answering)
 	before=$(slot_pids)
 	echo "40 connections answered by: $answered(slots' workers: $before)"
 	case "$answered" in *no-answer*) fail "examples/$ex: a request went unanswered" ;; esac
@@ -82,7 +77,7 @@ try_example() {
 	$docker kill -s HUP "$running" >/dev/null
 	wait_for 60 "examples/$ex: the workers to roll" rolled "$before" ||
 		{ $docker logs "$running" 2>&1 | tail -20; fail "examples/$ex: the roll did not finish"; }
-	after=$(pids)
+	after=$(answering)
 	echo "after docker kill -s HUP: answered by $after(slots' workers: $(slot_pids))"
 	case "$after" in *no-answer*) fail "examples/$ex: a request went unanswered after the roll" ;; esac
 	[ "$(wc -w <<<"$after")" -eq 2 ] || fail "examples/$ex: want answers from 2 processes after the roll, got: $after"

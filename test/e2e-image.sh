@@ -16,6 +16,7 @@ need dockerd:docker.io busybox:busybox-static curl:curl python3:python3 bc:bc
 work=$(mktemp -d /tmp/shardinit-e2e-image.XXXXXX)
 . test/lib/docker.sh
 . test/lib/ports.sh
+. test/lib/status.sh
 
 cleanup() {
 	set +e
@@ -81,16 +82,10 @@ echo "60 requests answered by $workers worker PIDs"
 [ "$workers" -eq 2 ] || fail "want answers from 2 workers, got $workers"
 
 step "docker kill -s HUP: the workers roll, slot by slot"
-pids() { curl -s "127.0.0.1:$health/status" | python3 -c 'import json,sys; print(" ".join(str(s["pid"]) for s in json.load(sys.stdin)["slots"]))'; }
-rolled() { # every slot has a new worker and the roll is over
-	curl -s "127.0.0.1:$health/status" | python3 -c 'import json,sys
-r = json.load(sys.stdin); old = sys.argv[1].split()
-sys.exit(r["rolling"] or any(str(s["pid"]) in old or s["pid"] == 0 for s in r["slots"]))' "$1"
-}
-before=$(pids)
+before=$(slot_pids)
 $docker kill -s HUP e2e-demo >/dev/null
 wait_for 30 "the workers to roll" rolled "$before"
-echo "worker PIDs in the container: $before -> $(pids)"
+echo "worker PIDs in the container: $before -> $(slot_pids)"
 code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$health/readyz")
 [ "$code" = 200 ] || fail "/readyz $code after the roll"
 
