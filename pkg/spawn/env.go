@@ -38,13 +38,10 @@ func owned(kv string) bool {
 // worker's PID.
 func workerEnv(base []string, slot, slots int, names []string, gomaxprocs int) []string {
 	env := make([]string, 0, len(base)+8+len(names))
-	hasGOMAXPROCS := false
 	for _, kv := range base {
-		if owned(kv) {
-			continue
+		if !owned(kv) {
+			env = append(env, kv)
 		}
-		hasGOMAXPROCS = hasGOMAXPROCS || strings.HasPrefix(kv, "GOMAXPROCS=")
-		env = append(env, kv)
 	}
 	if len(names) > 0 {
 		env = append(env,
@@ -58,7 +55,7 @@ func workerEnv(base []string, slot, slots int, names []string, gomaxprocs int) [
 	env = append(env,
 		"SHARDINIT_SLOT="+strconv.Itoa(slot),
 		"SHARDINIT_SLOTS="+strconv.Itoa(slots))
-	if gomaxprocs > 0 && !hasGOMAXPROCS {
+	if gomaxprocs > 0 && !hasEnv(base, "GOMAXPROCS") {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 	}
 	return env
