@@ -21,6 +21,7 @@ type plan struct {
 	pool       spawn.Config
 	cpus       cpus.Budget
 	cpuCheck   time.Duration // --cpu-limit-check
+	balanceIn  time.Duration // --balance-interval
 	healthAddr string
 	healthWait time.Duration
 	registry   *prometheus.Registry

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/shardinit/shardinit/pkg/balance"
 	"github.com/shardinit/shardinit/pkg/health"
 	"sigs.k8s.io/yaml"
 )
@@ -366,13 +367,14 @@ func TestMetricsDoc(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(shardinit_[a-z_]+)` \\|").FindAllStringSubmatch(string(page), -1) {
 		documented = append(documented, m[1])
 	}
-	for _, name := range health.MetricNames {
+	served := slices.Concat(health.MetricNames, balance.MetricNames)
+	for _, name := range served {
 		if !slices.Contains(documented, name) {
 			t.Errorf("%s is served but has no row in docs/health-and-metrics.md", name)
 		}
 	}
 	for _, name := range documented {
-		if !slices.Contains(health.MetricNames, name) {
+		if !slices.Contains(served, name) {
 			t.Errorf("docs/health-and-metrics.md documents %s, which is not served", name)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,6 +68,10 @@ func runPool(c *cli.Context, command []string) (int, error) {
 			"are reset instead of moving to the pod that shares the ports; set it to 1 on the node")
 	}
 	go dropPagesOnceReady(c.Context, pool, log)
+	// Before the sockets close (deferred above): the balancer stops first.
+	balancing, stopBalancing := context.WithCancel(c.Context)
+	defer stopBalancing()
+	startBalancer(balancing, p, set, pool, log)
 	// An error: no worker started, or the health address stopped the pool.
 	code, err := pool.Run(c.Context, signals)
 	if err != nil {

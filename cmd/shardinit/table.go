@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardinit/shardinit/internal/preload"
+	"github.com/shardinit/shardinit/pkg/balance"
 	"github.com/shardinit/shardinit/pkg/listen"
 	"github.com/shardinit/shardinit/pkg/spawn"
 )
@@ -79,11 +80,25 @@ var table = []setting{{
 	}),
 }, {
 	name: "sockets", group: socketsGroup, arg: "MODE", kind: textKind, def: string(listen.PerWorker),
-	usage: "per-worker (one SO_REUSEPORT socket per worker) or shared (one socket)",
-	doc:   "`per-worker`: one `SO_REUSEPORT` socket per slot; `shared`: one socket for all. Unix sockets are always shared",
+	usage: "per-worker (one SO_REUSEPORT socket per worker), balanced (per-worker, steered away from busy workers) or shared (one socket)",
+	doc: "`per-worker`: one `SO_REUSEPORT` socket per slot; `balanced`: the same sockets, and new connections are steered away " +
+		"from a shard whose queue waits or whose worker is busy (see [Sockets](sockets.md#balanced-steering-by-load)); `shared`: one " +
+		"socket for all. Unix sockets are always shared",
 	set: text(func(p *plan, s string) (err error) {
 		p.sockets.Mode, err = listen.ParseMode(s)
 		return named("sockets", err)
+	}),
+}, {
+	name: "balance-interval", group: socketsGroup, arg: "DURATION", kind: durationKind, def: balance.DefaultInterval.String(),
+	usage: "with --sockets balanced: how often the shards' queues and workers are looked at while new connections arrive",
+	doc: "with `--sockets balanced`: how often the shards' queues and workers are looked at while new connections arrive (at " +
+		"idle, never); about how long a new connection may be sent to a worker that just became busy. From 100µs to 1s",
+	set: duration(func(p *plan, d time.Duration) error {
+		if d < 100*time.Microsecond || d > time.Second {
+			return bad("must be from 100µs to 1s")
+		}
+		p.balanceIn = d
+		return nil
 	}),
 }, {
 	name: "backlog", group: socketsGroup, arg: "N", kind: numberKind, def: "0",

@@ -33,3 +33,12 @@ func (s *Set) ReplaceShard(int, int) (int, int, error) { return 0, 0, errors.Err
 
 // Refresh needs Linux's sock_diag.
 func (s *Set) Refresh() []string { return nil }
+
+// ShardFDs needs Linux's SO_REUSEPORT groups.
+func (s *Set) ShardFDs() [][]int { return nil }
+
+// Waiting needs Linux's TCP_INFO.
+func (s *Set) Waiting(int, []int) int { return 0 }
+
+// SteerLoad needs Linux's SO_ATTACH_REUSEPORT_CBPF.
+func (s *Set) SteerLoad([]int) (int, error) { return 0, errors.ErrUnsupported }

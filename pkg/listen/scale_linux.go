@@ -30,6 +30,8 @@ func (s *Set) AddShard(fenced bool) (int, error) {
 		}
 		if fenced {
 			l.fence()
+		} else {
+			l.dropLoad()
 		}
 		if err := l.bindShards(1); err != nil {
 			for _, a := range added {
@@ -106,6 +108,7 @@ func counted(queued int) (reset, moved int) {
 // closeShard closes one of l's sockets and follows the group's change: the
 // group's last socket takes its place.
 func (l *Listener) closeShard(shard int) error {
+	l.dropLoad()
 	l.refresh(false)
 	l.fenceClose(shard)
 	fd, inode := l.fds[shard], inodeOf(l.fds[shard])

@@ -17,15 +17,19 @@ const (
 	PerWorker Mode = "per-worker"
 	// Shared binds one socket that every worker accepts on.
 	Shared Mode = "shared"
+	// Balanced binds as PerWorker does, and shardinit steers new
+	// connections away from shards whose worker cannot take one now (a
+	// queue that waits, a worker that is busy).
+	Balanced Mode = "balanced"
 )
 
 // ParseMode checks a --sockets value.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(s); m {
-	case PerWorker, Shared:
+	case PerWorker, Shared, Balanced:
 		return m, nil
 	}
-	return "", fmt.Errorf("%q: want per-worker or shared", s)
+	return "", fmt.Errorf("%q: want per-worker, balanced or shared", s)
 }
 
 // Options tune every TCP socket that Bind creates. Zero values are the
@@ -75,6 +79,9 @@ type Listener struct {
 	// the shards that new connections are steered away from (nil: none).
 	group    group
 	steering []int
+	// loaded are the shards load steering sends new connections away
+	// from while the pool's steering is off (nil: none).
+	loaded []int
 }
 
 // Shards is how many sockets the listener holds.

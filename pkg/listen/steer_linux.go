@@ -32,7 +32,7 @@ func (s *Set) Steer(away ...int) error {
 			s.unsteer()
 			return fmt.Errorf("listener %s: %w: %s", l.Name, ErrOrderUnknown, ch.why)
 		}
-		l.steering = slices.Clone(away)
+		l.steering, l.loaded = slices.Clone(away), nil
 		if err := l.attach(); err != nil {
 			s.unsteer()
 			return err
@@ -54,7 +54,7 @@ func (s *Set) unsteer() error {
 		if l.Shared {
 			continue
 		}
-		l.steering = nil
+		l.steering, l.loaded = nil, nil
 		if err := l.attach(); err != nil && first == nil {
 			first = err
 		}
@@ -72,7 +72,7 @@ func (l *Listener) attachWith(probes []uint16) error {
 		return nil
 	}
 	// Steering built from an order that is not known would guess.
-	if (l.steering == nil || !l.group.known) && probes == nil {
+	if (l.steering == nil && l.loaded == nil || !l.group.known) && probes == nil {
 		err := unix.SetsockoptInt(l.fds[0], unix.SOL_SOCKET, unix.SO_DETACH_REUSEPORT_BPF, 0)
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("listener %s: setsockopt SO_DETACH_REUSEPORT_BPF: %w", l.Name, err)
@@ -80,7 +80,7 @@ func (l *Listener) attachWith(probes []uint16) error {
 		return nil
 	}
 	// No index is avoided while a probe runs for an order not known.
-	prog := append(probeProgram(probes), spreadProgram(l.groupSize(), l.awayIndices())...)
+	prog := append(probeProgram(probes), spreadProgram(l.groupSize(), l.steerIndices())...)
 	return l.attachProgram(prog)
 }
 
@@ -146,6 +146,21 @@ func (l *Listener) awayIndices() []int {
 	var away []int
 	for _, shard := range l.steering {
 		if l.group.known && shard >= 0 && shard < len(l.group.pos) {
+			away = append(away, l.group.pos[shard])
+		}
+	}
+	return away
+}
+
+// steerIndices are what l's program avoids: the pool's steering, else
+// the load's (which the pool's replaces while it steers).
+func (l *Listener) steerIndices() []int {
+	if l.steering != nil {
+		return l.awayIndices()
+	}
+	var away []int
+	for _, shard := range l.loaded {
+		if shard >= 0 && shard < len(l.group.pos) {
 			away = append(away, l.group.pos[shard])
 		}
 	}

@@ -30,6 +30,9 @@ type Snapshot struct {
 	MinReady int
 	// Rolling says that a rolling restart is under way.
 	Rolling bool
+	// Changing says that a roll, a handover or a scale-down is under way:
+	// the pool steers new connections itself.
+	Changing bool
 	// CPU is the share of the CPU limit the pool was sized from, as last
 	// read; FollowsCPU says that the pool follows its changes.
 	CPU        CPUShare

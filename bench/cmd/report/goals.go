@@ -74,6 +74,7 @@ func (r *report) goals() {
 	r.balanceGoals(t)
 	r.zeroLossGoals(t)
 	r.pid1Goals(t)
+	r.steeringGoals(t)
 
 	r.p("## Goals\n\n")
 	r.p("*%s · each measured value is the median (min–max) over its runs; a ratio is taken run by run.*\n\n", r.machineLine())
@@ -330,4 +331,38 @@ func findGroup(groups []string, sub string) string {
 		return ""
 	}
 	return groups[i]
+}
+
+// 8. Steering by load: balanced sockets against the shared socket where
+// per-worker sockets hurt, and against per-worker sockets where they do not.
+func (r *report) steeringGoals(t *goalTable) {
+	gs := r.groups("steering")
+	if len(gs) == 0 {
+		t.missing("balanced sockets: gunicorn sync, a slow worker, the async rows", "see section 8", "section steering not run")
+		return
+	}
+	const bal, shared, per = "balanced sockets", "shared socket", "per-worker sockets"
+	v := func(g, c, m string) []float64 { return r.values("steering", g, c, m) }
+	for _, g := range gs {
+		switch {
+		case strings.HasPrefix(g, "gunicorn"):
+			if strings.Contains(g, "closed loop") {
+				t.add(g+" — balanced ÷ shared (throughput)", "≥ 0.97", ratio(v(g, bal, "throughput"), v(g, shared, "throughput")), ">=", 0.97,
+					"clients that reconnect within microseconds of each other (a closed loop falls into step) are steered by the same program: it keeps no state to tell them apart")
+			}
+			t.add(g+" — balanced ÷ shared (p99)", "≤ 1.1", ratio(v(g, bal, "p99"), v(g, shared, "p99")), "<=", 1.1,
+				"as above")
+		case strings.Contains(g, "paused"):
+			t.add(g+" — balanced ÷ shared (p99)", "≤ 1", ratio(v(g, bal, "p99"), v(g, shared, "p99")), "<=", 1,
+				"the connections that reach the paused worker before its queue is seen to wait, and the requests it had accepted, wait out its pause")
+			t.add(g+" — balanced ÷ per-worker (p99)", "≤ 0.5", ratio(v(g, bal, "p99"), v(g, per, "p99")), "<=", 0.5, "")
+		default:
+			t.add(g+" — balanced ÷ per-worker (throughput)", "≥ 0.97", ratio(v(g, bal, "throughput"), v(g, per, "throughput")), ">=", 0.97, "")
+			why := ""
+			if strings.Contains(g, "keep-alive on") {
+				why = "keep-alive on: 64 connections placed once, as with per-worker sockets (section 4)"
+			}
+			t.add(g+" — balanced sockets, max/min", "≤ 1.2", v(g, bal, "max/min"), "<=", 1.2, why)
+		}
+	}
 }

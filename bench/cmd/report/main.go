@@ -347,6 +347,11 @@ func (r *report) render() string {
 			r.zeroLoss()
 		case "gobench":
 			r.goBench()
+		case "steering":
+			for _, g := range r.groups("steering") {
+				r.p("### %s\n\n", g)
+				r.table("steering", g, "", "", nil)
+			}
 		}
 		r.notes(sec)
 	}
@@ -374,9 +379,15 @@ var titles = map[string]string{
 	"pid1":       "5. Cost of PID 1, start-to-ready",
 	"zero-loss":  "6. Zero loss under load",
 	"gobench":    "7. Go benchmarks of the control paths",
+	"steering":   "8. Steering by load (--sockets balanced)",
 }
 
 var intros = map[string]string{
+	"steering": "Per-worker sockets hash each new connection to a shard without looking at its worker. `--sockets balanced` " +
+		"keeps those sockets and steers new connections away from a shard whose accept queue waits or whose worker is busy " +
+		"(docs/sockets.md). Each group compares the three socket modes on the same workers, the modes in a rotating order run by " +
+		"run. The last groups repeat sections 1 and 4's load (closed loop, 64 connections) where per-worker sockets already do " +
+		"well: steering must cost nothing there.",
 	"zero-cost": "The same Go binary (bench/workers/cpu) in every row, only launched differently: alone (binding the port itself), " +
 		"under tini and dumb-init, as N processes that each bind the port with SO_REUSEPORT by hand — the limit shardinit's per-worker " +
 		"sockets should equal — and under shardinit with per-worker sockets and with one shared socket. shardinit gives each Go worker " +

@@ -156,10 +156,15 @@ func (r lgResult) failed() float64 {
 }
 
 func runLoadgen(ctx context.Context, port int, rate float64, d time.Duration, keepalive bool) (lgResult, error) {
+	return runLoadgenWith(ctx, port, rate, cfg.latConns, d, keepalive)
+}
+
+// runLoadgenWith is runLoadgen over conns connections.
+func runLoadgenWith(ctx context.Context, port int, rate float64, conns int, d time.Duration, keepalive bool) (lgResult, error) {
 	cctx, cancel := context.WithTimeout(ctx, d+60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, cfg.loadgen, "-addr", fmt.Sprintf("127.0.0.1:%d", port),
-		"-rate", fmt.Sprintf("%.0f", rate), "-conns", strconv.Itoa(cfg.latConns), "-duration", d.String(),
+		"-rate", fmt.Sprintf("%.0f", rate), "-conns", strconv.Itoa(conns), "-duration", d.String(),
 		"-keepalive="+strconv.FormatBool(keepalive))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

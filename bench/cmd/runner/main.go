@@ -31,7 +31,7 @@ import (
 )
 
 // allSections in the order they run.
-var allSections = []string{"zero-cost", "multi-core", "latency", "balance", "pid1", "zero-loss", "gobench"}
+var allSections = []string{"zero-cost", "multi-core", "latency", "balance", "pid1", "zero-loss", "gobench", "steering"}
 
 type config struct {
 	root, tmp, out string
@@ -264,6 +264,7 @@ func run(ctx context.Context) int {
 	funcs := map[string]func(context.Context) error{
 		"zero-cost": sectionZeroCost, "multi-core": sectionMultiCore, "latency": sectionLatency,
 		"balance": sectionBalance, "pid1": sectionPID1, "zero-loss": sectionZeroLoss, "gobench": sectionGoBench,
+		"steering": sectionSteering,
 	}
 	code := 0
 	for _, s := range cfg.sections {
