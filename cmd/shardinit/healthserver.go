@@ -127,12 +127,14 @@ func probeServer(h *health.Health, reg *prometheus.Registry, log *slog.Logger) (
 	h.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	limited := renderLimited(mux, make(chan struct{}, healthLimits.renders))
+	trim := newQuietTrim(log)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" {
 			mux.ServeHTTP(w, r)
 			return
 		}
 		limited.ServeHTTP(w, r)
+		trim.scraped()
 	})
 	lim := newConnLimit(healthLimits.conns, healthLimits.silent)
 	return &http.Server{Handler: handler, ConnState: lim.trackState, MaxHeaderBytes: maxProbeHeader,

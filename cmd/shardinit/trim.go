@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/shardinit/shardinit/internal/procstat"
@@ -41,3 +42,28 @@ func residentBytes() uint64 {
 	u, _ := st.Usage()
 	return u.ResidentBytes
 }
+
+// afterScrapes is how long the health server must be quiet after a scrape
+// (/metrics, /status) before shardinit gives back what serving it left.
+const afterScrapes = time.Second
+
+// quietTrim gives memory back once the health server has been quiet for
+// afterScrapes after a scrape: the heap the answers left (a GC that
+// returns free pages at once) and the code and data they mapped
+// (dropStartupPages). One timer, reset by each scrape: nothing wakes
+// while nobody asks. A scrape a minute costs one small GC a minute.
+type quietTrim struct{ timer *time.Timer }
+
+func newQuietTrim(log *slog.Logger) *quietTrim {
+	q := &quietTrim{timer: time.AfterFunc(time.Hour, func() {
+		before := residentBytes()
+		debug.FreeOSMemory()
+		dropStartupPages()
+		log.Debug("scrapes over: memory given back", "resident_bytes_before", before, "resident_bytes_after", residentBytes())
+	})}
+	q.timer.Stop()
+	return q
+}
+
+// scraped starts the quiet period over.
+func (q *quietTrim) scraped() { q.timer.Reset(afterScrapes) }

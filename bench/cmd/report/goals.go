@@ -301,7 +301,10 @@ func (r *report) pid1Goals(t *goalTable) {
 		t.add(fmt.Sprintf("idle RSS of shardinit (%s)", sh), "≤ 10 MiB", r.values("pid1", g, sh, "idle RSS"), "<=", 10, "")
 		if v := r.values("pid1", g, sh, "RSS after 1,000 scrapes"); len(v) > 0 {
 			t.add(fmt.Sprintf("RSS of shardinit after 1,000 scrapes (%s)", sh), "≤ 10 MiB", v, "<=", 10,
-				"the heap the scrapes leave (GOGC 100) and the code and data the scrape path maps")
+				"read at once: the heap the scrapes leave (GOGC 100) and the code and data the scrape path maps, until a second of quiet gives them back")
+		}
+		if v := r.values("pid1", g, sh, "RSS 2 s after 1,000 scrapes"); len(v) > 0 {
+			t.add(fmt.Sprintf("RSS of shardinit idle again, 2 s after 1,000 scrapes (%s)", sh), "≤ 10 MiB", v, "<=", 10, "")
 		}
 	} else {
 		t.missing("idle RSS of shardinit (4 workers, health on)", "≤ 10 MiB", "section pid1 not run")
@@ -350,14 +353,18 @@ func (r *report) steeringGoals(t *goalTable) {
 				t.add(g+" — balanced ÷ shared (throughput)", "≥ 0.97", ratio(v(g, bal, "throughput"), v(g, shared, "throughput")), ">=", 0.97,
 					"clients that reconnect within microseconds of each other (a closed loop falls into step) are steered by the same program: it keeps no state to tell them apart")
 			}
-			t.add(g+" — balanced ÷ shared (p99)", "≤ 1.1", ratio(v(g, bal, "p99"), v(g, shared, "p99")), "<=", 1.1,
-				"as above")
+			why := "a worker that just became busy is seen up to a sample late, and a connection steered in that time waits for it"
+			if strings.Contains(g, "closed loop") {
+				why = "as above"
+			}
+			t.add(g+" — balanced ÷ shared (p99)", "≤ 1.1", ratio(v(g, bal, "p99"), v(g, shared, "p99")), "<=", 1.1, why)
 		case strings.Contains(g, "paused"):
 			t.add(g+" — balanced ÷ shared (p99)", "≤ 1", ratio(v(g, bal, "p99"), v(g, shared, "p99")), "<=", 1,
 				"the connections that reach the paused worker before its queue is seen to wait, and the requests it had accepted, wait out its pause")
 			t.add(g+" — balanced ÷ per-worker (p99)", "≤ 0.5", ratio(v(g, bal, "p99"), v(g, per, "p99")), "<=", 0.5, "")
 		default:
-			t.add(g+" — balanced ÷ per-worker (throughput)", "≥ 0.97", ratio(v(g, bal, "throughput"), v(g, per, "throughput")), ">=", 0.97, "")
+			t.add(g+" — balanced ÷ per-worker (throughput)", "≥ 0.97", ratio(v(g, bal, "throughput"), v(g, per, "throughput")), ">=", 0.97,
+				"the balancer samples at every burst of new connections: its CPU (the shardinit CPU column) is taken from the workers")
 			why := ""
 			if strings.Contains(g, "keep-alive on") {
 				why = "keep-alive on: 64 connections placed once, as with per-worker sockets (section 4)"

@@ -54,6 +54,13 @@ func sectionPID1(ctx context.Context) error {
 			}
 			res.Add("pid1", g, c.name, "RSS after 1,000 scrapes", "MiB", "lower", round2(rssKiB(pid)/1024))
 			res.Add("pid1", g, c.name, "private after 1,000 scrapes", "MiB", "lower", round2(privateKiB(pid)/1024))
+			// Idle again: shardinit gives back what the scrapes left after a
+			// second without one.
+			if err := sleepCtx(ctx, 2*time.Second); err != nil {
+				return err
+			}
+			res.Add("pid1", g, c.name, "RSS 2 s after 1,000 scrapes", "MiB", "lower", round2(rssKiB(pid)/1024))
+			res.Add("pid1", g, c.name, "private 2 s after 1,000 scrapes", "MiB", "lower", round2(privateKiB(pid)/1024))
 		}
 		c0, t0 = cpuNs(pid), time.Now()
 		r, err := runWrk(ctx, wrkOpts{port: srv.port, duration: cfg.duration, keepalive: true})
