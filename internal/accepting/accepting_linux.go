@@ -64,7 +64,7 @@ func Seek(pids []int, socks Sockets) (Sighting, bool, error) {
 // look says how pid waits on socks; "" when it does not (or is gone).
 func look(pid int, socks Sockets) (string, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
-	held, epolls, err := openFiles(dir, socks)
+	held, epolls, _, err := openFiles(dir, socks)
 	if err != nil {
 		return "", err
 	}
@@ -80,14 +80,14 @@ func look(pid int, socks Sockets) (string, error) {
 }
 
 // openFiles finds which of pid's fds are sockets of socks, and which are
-// epoll sets.
-func openFiles(dir string, socks Sockets) (held map[int]bool, epolls []int, err error) {
+// epoll sets, and says how many fds it read.
+func openFiles(dir string, socks Sockets) (held map[int]bool, epolls []int, fds int, err error) {
 	entries, err := os.ReadDir(dir + "/fd")
 	switch {
 	case errors.Is(err, os.ErrPermission):
-		return nil, nil, ErrHidden
+		return nil, nil, 0, ErrHidden
 	case err != nil:
-		return nil, nil, nil // gone
+		return nil, nil, 0, nil // gone
 	}
 	held = map[int]bool{}
 	for _, e := range entries {
@@ -96,8 +96,9 @@ func openFiles(dir string, socks Sockets) (held map[int]bool, epolls []int, err 
 			continue
 		}
 		link, err := os.Readlink(dir + "/fd/" + e.Name())
+		fds++
 		if errors.Is(err, os.ErrPermission) {
-			return nil, nil, ErrHidden
+			return nil, nil, fds, ErrHidden
 		}
 		if ino, ok := socketInode(link); ok && socks[ino] {
 			held[fd] = true
@@ -105,7 +106,7 @@ func openFiles(dir string, socks Sockets) (held map[int]bool, epolls []int, err 
 			epolls = append(epolls, fd)
 		}
 	}
-	return held, epolls, nil
+	return held, epolls, fds, nil
 }
 
 // socketInode reads "socket:[INODE]".
@@ -181,6 +182,21 @@ func blocked(dir string, held map[int]bool) string {
 	return ""
 }
 
+// Waiting says whether a /proc/PID/syscall line shows its thread blocked
+// in a call that waits for sockets (accept, poll, select, epoll, io_uring),
+// whichever they are: a server in one is waiting for work, not doing it.
+func Waiting(line []byte) bool {
+	nr, _, ok := parseSyscall(string(line))
+	return ok && waits[nr] != 0
+}
+
+// Holds says whether pid has one of socks open, and how many of its fds
+// it read (a readlink each) to tell.
+func Holds(pid int, socks Sockets) (bool, int, error) {
+	held, _, fds, err := openFiles("/proc/"+strconv.Itoa(pid), socks)
+	return len(held) > 0, fds, err
+}
+
 // parseSyscall reads "NR ARG0 … ARG5 SP PC"; a thread that runs, or is
 // not in a call, shows "running" or "-1 …".
 func parseSyscall(s string) (int, [6]uint64, bool) {
@@ -208,6 +224,9 @@ const (
 	acceptCall = iota + 1
 	pollCall   // struct pollfd *fds, nfds
 	selectCall // nfds, fd_set *readfds
+	// eventCall waits on an epoll set or an io_uring: which sockets it
+	// waits on is in the set's fdinfo (watches), not in its arguments.
+	eventCall
 )
 
 func waitsIn(nr int, args [6]uint64, held map[int]bool, mem *memory) string {
@@ -231,7 +250,8 @@ func waitsIn(nr int, args [6]uint64, held map[int]bool, mem *memory) string {
 // waits maps the calls of every architecture, and those of this one
 // (archWaits), to their kind.
 var waits = func() map[int]int {
-	m := map[int]int{unix.SYS_ACCEPT4: acceptCall, unix.SYS_PPOLL: pollCall, unix.SYS_PSELECT6: selectCall}
+	m := map[int]int{unix.SYS_ACCEPT4: acceptCall, unix.SYS_PPOLL: pollCall, unix.SYS_PSELECT6: selectCall,
+		unix.SYS_EPOLL_PWAIT: eventCall, unix.SYS_EPOLL_PWAIT2: eventCall, unix.SYS_IO_URING_ENTER: eventCall}
 	for nr, kind := range archWaits {
 		m[nr] = kind
 	}

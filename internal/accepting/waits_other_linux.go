@@ -2,5 +2,5 @@
 
 package accepting
 
-// archWaits: elsewhere only accept4, ppoll and pselect6 are known.
+// archWaits: elsewhere only the calls every architecture has are known.
 var archWaits = map[int]int{}

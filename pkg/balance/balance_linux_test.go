@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/accepting"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,7 +110,7 @@ time.sleep(30)`)
 // inWait says whether a process is in a wait for its sockets (select).
 func inWait(pid int) bool {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
-	return waiting(b)
+	return accepting.Waiting(b)
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

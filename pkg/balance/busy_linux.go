@@ -1,14 +1,14 @@
 package balance
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shardinit/shardinit/internal/accepting"
+	"github.com/shardinit/shardinit/internal/procstat"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +22,7 @@ const maxProcesses = 64
 // master (which has children) or a threaded server tells nothing by its
 // syscall.
 type tracker struct {
-	inodes  [][]uint64 // per shard, its sockets' inodes
+	inodes  []accepting.Sockets // per shard, its sockets
 	workers map[int]*tree
 	buf     [64]byte
 }
@@ -38,14 +38,9 @@ func newTracker() *tracker { return &tracker{workers: map[int]*tree{}} }
 
 // shards takes the shards' sockets anew; every tree is looked at again.
 func (t *tracker) shards(fds [][]int) {
-	t.inodes = make([][]uint64, len(fds))
+	t.inodes = make([]accepting.Sockets, len(fds))
 	for shard, list := range fds {
-		for _, fd := range list {
-			var st unix.Stat_t
-			if unix.Fstat(fd, &st) == nil {
-				t.inodes[shard] = append(t.inodes[shard], st.Ino)
-			}
-		}
+		t.inodes[shard], _ = accepting.Inodes(list) // none: a shard that just closed
 	}
 	t.close()
 }
@@ -86,7 +81,7 @@ func (t *tracker) busy(shard, pid int, now time.Time) (bool, int) {
 	for _, fd := range tr.acceptors {
 		n, err := unix.Pread(fd, t.buf[:], 0)
 		calls++
-		if err != nil || waiting(t.buf[:n]) {
+		if err != nil || accepting.Waiting(t.buf[:n]) {
 			return false, calls
 		}
 	}
@@ -104,14 +99,6 @@ func (t *tracker) forget(now time.Time) {
 	}
 }
 
-// waiting reads /proc/PID/syscall: "running", or the syscall's number
-// and arguments ("-1 …" outside a syscall, as in a signal stop).
-func waiting(line []byte) bool {
-	nr, _, _ := bytes.Cut(bytes.TrimSpace(line), []byte(" "))
-	n, err := strconv.Atoi(string(nr))
-	return err == nil && waits[n]
-}
-
 // look finds tr's acceptors among pid and its descendants, and says how
 // many syscalls that took.
 func (t *tracker) look(tr *tree, pid int) int {
@@ -127,9 +114,9 @@ func (t *tracker) look(tr *tree, pid int) int {
 		if len(kids) > 0 || threads != 1 {
 			continue
 		}
-		holds, c3 := t.holds(p, tr.shard)
-		calls += c3
-		if !holds {
+		holds, fds, err := accepting.Holds(p, t.inodes[tr.shard])
+		calls += 3 + fds          // open, getdents, close, and a readlink per fd
+		if err != nil || !holds { // hidden: another user's process
 			continue
 		}
 		fd, err := unix.Open(fmt.Sprintf("/proc/%d/syscall", p), unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -154,42 +141,13 @@ func children(pid int) ([]int, int) {
 	return kids, 3
 }
 
-// threadCount reads num_threads, the 20th field of /proc/PID/stat.
+// threadCount reads num_threads, field 20 of /proc/PID/stat.
 func threadCount(pid int) (int, int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return 0, 3
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 3
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 18 {
-		return 0, 3
-	}
-	n, _ := strconv.Atoi(f[17])
+	f, _ := st.Field(20)
+	n, _ := strconv.Atoi(f)
 	return n, 3
-}
-
-// holds says whether process p has one of shard's sockets open.
-func (t *tracker) holds(p, shard int) (bool, int) {
-	dir := fmt.Sprintf("/proc/%d/fd", p)
-	ents, err := os.ReadDir(dir)
-	calls := 3
-	if err != nil {
-		return false, calls
-	}
-	for _, e := range ents {
-		link, err := os.Readlink(dir + "/" + e.Name())
-		calls++
-		if err != nil || !strings.HasPrefix(link, "socket:[") {
-			continue
-		}
-		ino, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]"), 10, 64)
-		if err == nil && slices.Contains(t.inodes[shard], ino) {
-			return true, calls
-		}
-	}
-	return false, calls
 }

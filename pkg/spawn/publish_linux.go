@@ -13,7 +13,7 @@ import (
 func (s *supervisor) publish() {
 	// The counters' maps are the supervisor's own until the snapshot is
 	// kept: a pass that changed nothing copies neither.
-	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil, Changing: s.changing() || s.steered(), CPU: s.follow.seen, FollowsCPU: s.cfg.Follow != nil,
+	st := Snapshot{Phase: s.phase, MinReady: s.minReady(), Rolling: s.roll != nil, Changing: s.changing(), CPU: s.follow.seen, FollowsCPU: s.cfg.Follow != nil,
 		Slots: make([]SlotSnapshot, len(s.slots)), Counters: s.counters}
 	// One look at every worker for all slots: publish runs every pass.
 	retiring := map[*slot][]int{}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,14 +72,7 @@ func steerGunicorn(ctx context.Context, run, n int) error {
 			addWrk("steering", closed, c.name, r)
 			u.add(closed, c.name)
 		}
-		u = startUsage(srv)
-		lg, err := runLoadgenWith(ctx, srv.port, rate, 8, cfg.duration, false)
-		if err != nil {
-			fmt.Printf("  %s: %v\n", c.name, err)
-			return nil
-		}
-		addLoadgen("steering", open, c.name, lg)
-		u.add(open, c.name)
+		openLoop(ctx, c, srv, open, rate, 8)
 		return nil
 	})
 }
@@ -102,15 +94,8 @@ func steerSlowWorker(ctx context.Context, run int, kind string) error {
 			return fmt.Errorf("%s: no slot 0 in /status", c.name)
 		}
 		stop := pauseEvery(st.Slots[0].PID, 50*time.Millisecond, 500*time.Millisecond, cfg.duration+5*time.Second)
-		u := startUsage(srv)
-		lg, err := runLoadgenWith(ctx, srv.port, 1000, cfg.latConns, cfg.duration, false)
+		openLoop(ctx, c, srv, group, 1000, cfg.latConns)
 		stop()
-		if err != nil {
-			fmt.Printf("  %s: %v\n", c.name, err)
-			return nil
-		}
-		addLoadgen("steering", group, c.name, lg)
-		u.add(group, c.name)
 		return nil
 	})
 }
@@ -154,6 +139,19 @@ func steerAsync(ctx context.Context, run int) error {
 	return nil
 }
 
+// openLoop runs loadgen on srv (a new connection per request) and adds
+// its result, with shardinit's usage, to group.
+func openLoop(ctx context.Context, c launch, srv *server, group string, rate float64, conns int) {
+	u := startUsage(srv)
+	lg, err := runLoadgenWith(ctx, srv.port, rate, conns, cfg.duration, false)
+	if err != nil {
+		fmt.Printf("  %s: %v\n", c.name, err)
+		return
+	}
+	addLoadgen("steering", group, c.name, lg)
+	u.add(group, c.name)
+}
+
 func addLoadgen(section, group, cas string, r lgResult) {
 	res.Add(section, group, cas, "p50", "ms", "lower", round2(r.P50Ms))
 	res.Add(section, group, cas, "p99", "ms", "lower", round2(r.P99Ms))
@@ -187,7 +185,7 @@ func pauseEvery(pid int, pause, period, limit time.Duration) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// usage is shardinit's CPU time and balancer syscalls at a start.
+// usage is shardinit's CPU time (ns) and balancer syscalls at a start.
 type usage struct {
 	srv      *server
 	at       time.Time
@@ -196,31 +194,16 @@ type usage struct {
 }
 
 func startUsage(srv *server) usage {
-	return usage{srv: srv, at: time.Now(), cpu: cpuSeconds(srv.procs[0].pid), syscalls: balanceSyscalls(srv.health)}
+	return usage{srv: srv, at: time.Now(), cpu: cpuNs(srv.procs[0].pid), syscalls: balanceSyscalls(srv.health)}
 }
 
 // add records shardinit's CPU share and syscall rate since the start.
 func (u usage) add(group, cas string) {
 	wall := time.Since(u.at).Seconds()
-	res.Add("steering", group, cas, "shardinit CPU", "%", "lower", round2(100*(cpuSeconds(u.srv.procs[0].pid)-u.cpu)/wall))
+	res.Add("steering", group, cas, "shardinit CPU", "%", "lower", round2(100*(cpuNs(u.srv.procs[0].pid)-u.cpu)/1e9/wall))
 	if strings.HasPrefix(cas, "balanced") {
 		res.Add("steering", group, cas, "syscalls/s", "1/s", "lower", math.Round((balanceSyscalls(u.srv.health)-u.syscalls)/wall))
 	}
-}
-
-// cpuSeconds is a process's user and system time (/proc/PID/stat).
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
 }
 
 // balanceSyscalls reads shardinit_balance_syscalls_total from /metrics.
