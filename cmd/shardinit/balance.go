@@ -24,16 +24,18 @@ func startBalancer(ctx context.Context, p plan, set *listen.Set, pool *spawn.Poo
 }
 
 // poolWorkers tells the balancer each slot's worker, and to hold off
-// while the pool steers new connections itself or is not running.
+// while the pool steers new connections itself or is not running. Its
+// slice is reused: the balancer reads it before it asks again.
 func poolWorkers(pool *spawn.Pool) balance.Workers {
+	var pids []int
 	return func() ([]int, bool) {
 		st, known := pool.Snapshot()
 		if !known {
 			return nil, true
 		}
-		pids := make([]int, len(st.Slots))
-		for i, sl := range st.Slots {
-			pids[i] = sl.PID
+		pids = pids[:0]
+		for _, sl := range st.Slots {
+			pids = append(pids, sl.PID)
 		}
 		return pids, st.Phase != spawn.Running || st.Changing
 	}

@@ -29,7 +29,8 @@ type Shards interface {
 	SteerLoad(away []int) (int, error)
 }
 
-// Workers says which process serves each shard now (0: none), and whether
+// Workers says which process serves each shard now (0: none; the slice is
+// read before the next call, which may reuse it), and whether
 // the pool steers itself (a roll, a handover, a scale-down, a drain).
 type Workers func() (pids []int, hold bool)
 
