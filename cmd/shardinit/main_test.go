@@ -171,15 +171,35 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// freePort finds a TCP port on 127.0.0.1 that nothing listens on now.
+// portsGiven holds every port freePort handed out: the kernel may offer a
+// closed port again, and parallel tests (or one test asking for a health
+// port and a listen port) must never be given the same one twice.
+var portsGiven = struct {
+	sync.Mutex
+	seen map[int]bool
+}{seen: map[int]bool{}}
+
+// freePort finds a TCP port on 127.0.0.1 that nothing listens on now and
+// that no other caller in this test binary was given.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		portsGiven.Lock()
+		fresh := !portsGiven.seen[port]
+		portsGiven.seen[port] = true
+		portsGiven.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no port that was not handed out before in 100 tries")
+	return 0
 }
 
 var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
