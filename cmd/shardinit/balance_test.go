@@ -3,10 +3,16 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shardinit/shardinit/internal/accepting"
 )
 
 // With --sockets balanced, new connections avoid a worker that does not
@@ -54,7 +60,8 @@ func TestBalancedAvoidsBusyGunicorn(t *testing.T) {
 		t.Fatalf("realServers[1] is %s, want gunicorn", srv.name)
 	}
 	needServer(t, srv.path)
-	srv.files = map[string]string{"app.py": slowAppPy}
+	started := filepath.Join(t.TempDir(), "slow.pid")
+	srv.files = map[string]string{"app.py": strings.ReplaceAll(slowAppPy, "STARTED", started)}
 	in, port, p := startRealServer(t, srv, 2, "--sockets", "balanced")
 	var slowDone atomic.Bool
 	slow := make(chan error, 1)
@@ -63,8 +70,17 @@ func TestBalancedAvoidsBusyGunicorn(t *testing.T) {
 		slowDone.Store(true)
 		slow <- err
 	}()
-	eventually(t, 10*time.Second, "a worker seen busy", func() bool {
-		return sample(p.metrics()["shardinit_balance_avoided_shards"]) == 1
+	// The worker that answered the readiness request may still be busy
+	// finishing it: with both busy, the balancer avoids the one busy for
+	// longer, that one, for a moment. So wait until the slow request is answered and every other worker
+	// waits for connections, then for a sample that began after that.
+	eventually(t, 10*time.Second, "the slow request started and the other worker idle", func() bool {
+		return othersIdle(p, started)
+	})
+	after := sample(p.metrics()["shardinit_balance_samples_total"])
+	eventually(t, 10*time.Second, "a sample to see the busy worker", func() bool {
+		m := p.metrics()
+		return sample(m["shardinit_balance_samples_total"]) >= after+2 && sample(m["shardinit_balance_avoided_shards"]) == 1
 	})
 	for i := range 20 {
 		if _, err := get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
@@ -80,12 +96,37 @@ func TestBalancedAvoidsBusyGunicorn(t *testing.T) {
 	in.stopCleanly()
 }
 
-// slowAppPy answers /slow after 4 s, anything else at once.
-const slowAppPy = `import time
+// othersIdle says whether the gunicorn worker that wrote its PID to
+// started answers the slow request and every other one waits for
+// connections.
+func othersIdle(p probe, started string) bool {
+	b, err := os.ReadFile(started)
+	busy, err2 := strconv.Atoi(string(b))
+	if err != nil || err2 != nil {
+		return false
+	}
+	for _, sl := range p.status().Slots {
+		for kid := range childrenOf(sl.PID) {
+			line, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", kid))
+			if kid != busy && (err != nil || !accepting.Waiting(line)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// slowAppPy answers /slow after 4 s, anything else at once. It writes its
+// PID to STARTED when the slow request begins.
+const slowAppPy = `import os
+import time
 
 
 def wsgi(environ, start_response):
     if environ["PATH_INFO"] == "/slow":
+        with open("STARTED.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("STARTED.tmp", "STARTED")
         time.sleep(4)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok\n"]
