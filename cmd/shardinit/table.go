@@ -92,7 +92,7 @@ var table = []setting{{
 	name: "balance-interval", group: socketsGroup, arg: "DURATION", kind: durationKind, def: balance.DefaultInterval.String(),
 	usage: "with --sockets balanced: how often the shards' queues and workers are looked at while new connections arrive",
 	doc: "with `--sockets balanced`: how often the shards' queues and workers are looked at while new connections arrive (at " +
-		"idle, never); about how long a new connection may be sent to a worker that just became busy. From 100µs to 1s",
+		"idle, once a second); about how long a new connection may be sent to a worker that just became busy. From 100µs to 1s",
 	set: duration(func(p *plan, d time.Duration) error {
 		if d < 100*time.Microsecond || d > time.Second {
 			return bad("must be from 100µs to 1s")

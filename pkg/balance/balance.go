@@ -60,7 +60,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) metrics {
 	m := metrics{
 		samples: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNames[0],
-			Help: "Looks at the shards' queues and workers (--sockets balanced); they run only while new connections arrive."}),
+			Help: "Looks at the shards' queues and workers (--sockets balanced): while new connections arrive, and once a second at idle."}),
 		steers: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNames[1],
 			Help: "Changes of the shards that new connections are steered away from by load."}),
 		syscalls: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNames[2],

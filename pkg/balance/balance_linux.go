@@ -26,12 +26,22 @@ func Run(ctx context.Context, cfg Config) error {
 	defer b.busy.close()
 	for ctx.Err() == nil {
 		b.watch()
-		if b.arrivals(int(lookAgain/time.Millisecond)) > 0 {
+		if b.arrivals(int(lookAgain/time.Millisecond)) > 0 || b.busyWhileIdle() {
 			b.active(ctx)
 		}
 	}
 	b.steer(nil)
 	return nil
+}
+
+// busyWhileIdle samples once after a second without an arrival seen, and
+// says whether some shard is to be avoided. Epoll reports a listening
+// socket only if a connection still waits when it collects the event: a
+// worker that accepted first, and is busy with that connection now, is
+// found here instead, within a second.
+func (b *balancer) busyWhileIdle() bool {
+	b.steer(b.sample(time.Now()))
+	return len(b.away) > 0
 }
 
 // balancer is Run's state; only its goroutine touches it.

@@ -16,9 +16,11 @@
 //     queue alone.
 //
 // When every shard or none is to be avoided, the kernel spreads as usual.
-// At idle the balancer waits for a new connection in epoll and makes no
-// other syscall but one look a second at whether the shards changed;
-// while connections arrive it samples every Interval, and stops 100 ms
+// At idle the balancer waits for a new connection in epoll and, once a
+// second, looks at whether the shards changed and takes one sample: epoll
+// reports a listening socket only if a connection still waits when the
+// event is collected, so a worker that accepted at once and is busy with
+// that connection is found by that sample. While connections arrive it samples every Interval, and stops 100 ms
 // after the last arrival once nothing is avoided. The pool's own steering
 // (a roll, a handover, a scale-down) comes first: while it steers, the
 // balancer does nothing.
